@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Lifecycle } from './core/lifecycle.js';
+import { drain } from './http/plugins/drain.js';
+import { errorHandler } from './http/plugins/error-handler.js';
+import { observability } from './http/plugins/observability.js';
+import { compareRoute } from './http/routes/compare.js';
+import { healthRoutes } from './http/routes/health/index.js';
+import { metricsRoute } from './http/routes/metrics.js';
+import { openapiRoute } from './http/routes/openapi.js';
+import { scoreRoute } from './http/routes/score.js';
+import { modelsRoute } from './http/routes/v1/models.js';
+import { requestSchemas } from './http/schemas.js';
+
+/** What the app is built from; the process (server.ts) or a test owns each part. */
+export interface AppOptions {
+  config: Config;
+  lifecycle: Lifecycle;
+  /** pino logger; omitted in tests that want silence. */
+  logger?: Logger;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Builds the HTTP app: plugins for cross-cutting concerns, then one plugin per route file. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config, lifecycle } = opts;
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    // observability.ts writes the one access-log line per request instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxBodyBytes,
+    // Keep-alive sockets that sit idle must not hold a graceful shutdown open.
+    forceCloseConnections: 'idle',
+    // Reuse a caller's id when it is sane, so one id follows a request across services.
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
+    },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  }) as unknown as FastifyInstance;
+  // Bodies are JSON only: anything else is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+  const schemas = requestSchemas(config);
+  await app.register(errorHandler);
+  await app.register(observability, { metrics: lifecycle.metrics });
+  await app.register(drain, { lifecycle });
+  await app.register(healthRoutes, { lifecycle });
+  await app.register(metricsRoute, { metrics: lifecycle.metrics });
+  await app.register(openapiRoute);
+  await app.register(modelsRoute, { lifecycle, config });
+  await app.register(scoreRoute, { lifecycle, schemas });
+  await app.register(compareRoute, { lifecycle, schemas });
+  return app;
+}

@@ -1,0 +1,246 @@
+import { ServiceError } from '../errors.js';
+import type { Backend, BatchOutput } from '../infer/backend.js';
+import type { Metrics } from '../metrics.js';
+import type { TokenizedBatch } from '../tokenize/tokenizer-pool.js';
+import { selectBatch } from './select-batch.js';
+
+/** Limits of the dynamic batcher. */
+export interface BatcherOptions {
+  maxBatchSize: number;
+  maxBatchTokens: number;
+  maxWaitMs: number;
+  maxQueueItems: number;
+}
+
+/** Model output for the items of one request, in request order. */
+export interface JobOutput {
+  logits: Float32Array;
+  numLabels: number;
+}
+
+/** One request's items in flight: resolves when its last item has been inferred. */
+class Job {
+  remaining: number;
+  done = false;
+  logits: Float32Array | null = null;
+  numLabels = 0;
+  constructor(
+    readonly size: number,
+    readonly resolve: (out: JobOutput) => void,
+    readonly reject: (err: Error) => void,
+  ) {
+    this.remaining = size;
+  }
+
+  put(index: number, out: BatchOutput, row: number): void {
+    if (this.done) return;
+    if (!this.logits) {
+      this.numLabels = out.numLabels;
+      this.logits = new Float32Array(this.size * out.numLabels);
+    }
+    this.logits.set(out.logits.subarray(row * out.numLabels, (row + 1) * out.numLabels), index * out.numLabels);
+    if (--this.remaining === 0) {
+      this.done = true;
+      this.resolve({ logits: this.logits, numLabels: this.numLabels });
+    }
+  }
+
+  fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.reject(err);
+  }
+}
+
+interface QueuedItem {
+  readonly ids: Int32Array;
+  readonly length: number;
+  readonly enqueuedAt: number;
+  readonly job: Job;
+  readonly index: number;
+}
+
+/**
+ * Capacity held for a request from admission until its items are queued or it gives up.
+ * Admitting before tokenization means a request that would overflow the queue gets its 429
+ * at once, before any work is spent on it.
+ */
+export class Ticket {
+  /** Items still held by the ticket rather than by queued items. */
+  held: number;
+  constructor(
+    readonly items: number,
+    private readonly giveBack: (n: number) => void,
+  ) {
+    this.held = items;
+  }
+
+  /** Gives back capacity not yet handed to the queue; safe to call more than once. */
+  release(): void {
+    this.giveBack(this.held);
+    this.held = 0;
+  }
+}
+
+/**
+ * The dynamic batcher: items of all concurrent requests share one bounded queue; batches are
+ * formed when a backend worker is free (plus one full batch prepared ahead, so the backend
+ * never idles between batches at saturation), after at most `maxWaitMs` for a partial batch.
+ */
+export class Batcher {
+  private queue: QueuedItem[] = [];
+  private reserved = 0;
+  private inFlight = 0;
+  private queuedTokens = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly opts: BatcherOptions,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Items admitted and not yet started in inference. */
+  get depth(): number {
+    return this.reserved;
+  }
+
+  /**
+   * Admits `items` items or refuses at once.
+   * @throws ServiceError `overloaded` (429) when the queue would overflow.
+   */
+  reserve(items: number): Ticket {
+    if (this.reserved + items > this.opts.maxQueueItems) {
+      this.metrics.failures.inc({ reason: 'overloaded' });
+      throw new ServiceError('overloaded', `Queue is full (${this.reserved} of ${this.opts.maxQueueItems} items); retry later`, {
+        retryAfter: 1,
+      });
+    }
+    this.adjust(items);
+    return new Ticket(items, (n) => this.adjust(-n));
+  }
+
+  /**
+   * Queues a request's tokenized items under its ticket. Resolves with their model outputs in
+   * request order. If `signal` aborts first, the items still queued are dropped before
+   * inference and the promise rejects with `client_closed`.
+   */
+  submit(ticket: Ticket, batch: TokenizedBatch, signal?: AbortSignal): Promise<JobOutput> {
+    ticket.held = 0; // the capacity now travels with the queued items
+    return new Promise<JobOutput>((resolve, reject) => {
+      const job = new Job(batch.lengths.length, resolve, reject);
+      const now = performance.now();
+      let at = 0;
+      for (let i = 0; i < batch.lengths.length; i++) {
+        const length = batch.lengths[i]!;
+        this.queue.push({ ids: batch.ids.subarray(at, at + length), length, enqueuedAt: now, job, index: i });
+        this.queuedTokens += length;
+        at += length;
+      }
+      if (signal) {
+        const onAbort = () => this.cancel(job, new ServiceError('client_closed'), 'client_closed');
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.pump();
+    });
+  }
+
+  /** Fails a job and drops its items that are still queued. */
+  private cancel(job: Job, err: Error, reason: string): void {
+    if (job.done) return;
+    job.fail(err);
+    const before = this.queue.length;
+    this.queue = this.queue.filter((q) => {
+      if (q.job !== job) return true;
+      this.queuedTokens -= q.length;
+      return false;
+    });
+    const dropped = before - this.queue.length;
+    if (dropped > 0) {
+      this.metrics.droppedItems.inc({ reason }, dropped);
+      this.adjust(-dropped);
+    }
+  }
+
+  private adjust(delta: number): void {
+    this.reserved += delta;
+    this.metrics.queueDepth.set(this.reserved);
+  }
+
+  private pump(): void {
+    const { maxBatchSize, maxBatchTokens, maxWaitMs } = this.opts;
+    const workers = this.backend.concurrency;
+    while (this.queue.length > 0 && this.inFlight <= workers) {
+      const full = this.queue.length >= maxBatchSize || this.queuedTokens >= maxBatchTokens;
+      // Prepare a batch ahead of a free worker only when it is full anyway.
+      if (this.inFlight === workers && !full) return;
+      if (!full && this.inFlight < workers) {
+        const wait = maxWaitMs - (performance.now() - this.queue[0]!.enqueuedAt);
+        if (wait > 0) {
+          this.timer ??= setTimeout(() => {
+            this.timer = null;
+            this.pump();
+          }, wait);
+          return;
+        }
+      }
+      this.dispatch(selectBatch(this.queue, maxBatchSize, maxBatchTokens));
+    }
+  }
+
+  private dispatch(picked: number[]): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const chosen = new Set(picked);
+    const items = picked.map((i) => this.queue[i]!);
+    this.queue = this.queue.filter((_, i) => !chosen.has(i));
+    const now = performance.now();
+    let real = 0;
+    let longest = 0;
+    for (const it of items) {
+      real += it.length;
+      longest = Math.max(longest, it.length);
+      this.metrics.queueWait.observe((now - it.enqueuedAt) / 1000);
+    }
+    this.queuedTokens -= real;
+    this.adjust(-items.length);
+    const computed = longest * items.length;
+    this.metrics.batchSize.observe(items.length);
+    this.metrics.batchTokens.observe(computed);
+    this.metrics.paddingRatio.observe(1 - real / computed);
+    this.metrics.tokens.inc({ kind: 'real' }, real);
+    this.metrics.tokens.inc({ kind: 'computed' }, computed);
+
+    const ids = new Int32Array(real);
+    const lengths = new Int32Array(items.length);
+    let at = 0;
+    items.forEach((it, r) => {
+      ids.set(it.ids, at);
+      lengths[r] = it.length;
+      at += it.length;
+    });
+    this.inFlight++;
+    const end = this.metrics.inferenceDuration.startTimer();
+    this.backend
+      .run({ ids, lengths })
+      .then(
+        (out) => {
+          this.metrics.inferredItems.inc(items.length);
+          items.forEach((it, r) => it.job.put(it.index, out, r));
+        },
+        (err: unknown) => {
+          this.metrics.failures.inc({ reason: 'inference_failed' });
+          const failure = new ServiceError('inference_failed', undefined, { cause: err });
+          for (const job of new Set(items.map((it) => it.job))) this.cancel(job, failure, 'inference_failed');
+        },
+      )
+      .finally(() => {
+        end();
+        this.inFlight--;
+        this.pump();
+      });
+  }
+}

@@ -1,0 +1,115 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/**
+ * Every setting: its environment variable, the CLI flag derived from it (`MAX_BATCH_SIZE` →
+ * `--max-batch-size`), the accepted values and the default. One table so `--help`, the parser
+ * and the README cannot drift apart.
+ */
+const SETTINGS = {
+  MODEL_DIR: { schema: z.string().min(1), default: 'models/default', help: 'model folder (HF/optimum ONNX layout)' },
+  HOST: { schema: z.string().min(1), default: '127.0.0.1', help: 'bind address (0.0.0.0 in containers)' },
+  PORT: { schema: int(0, 65535), default: '8080', help: 'TCP port' },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    help: 'pino log level',
+  },
+  MAX_BATCH_SIZE: { schema: int(1, 4096), default: '64', help: 'items per inference batch' },
+  MAX_BATCH_TOKENS: { schema: int(1, 1_048_576), default: '16384', help: 'batch size × longest item, per batch' },
+  MAX_WAIT_MS: { schema: int(0, 10_000), default: '2', help: 'how long an idle batcher waits to fill a batch' },
+  MAX_QUEUE_ITEMS: { schema: int(1, 1_000_000), default: '4096', help: 'items accepted but not yet inferred; more gives 429' },
+  INTRA_OP_THREADS: { schema: int(1, 256), default: String(os.availableParallelism()), help: 'ONNX Runtime intra-op threads per worker' },
+  INFER_WORKERS: { schema: int(1, 64), default: '1', help: 'inference worker threads, one ORT session each' },
+  TOKENIZER_WORKERS: { schema: int(1, 64), default: '1', help: 'tokenization worker threads' },
+  MAX_BODY_BYTES: { schema: int(1024, 1_073_741_824), default: String(16 * 1024 * 1024), help: 'request body limit (413 above)' },
+  MAX_ITEMS_PER_REQUEST: { schema: int(1, 100_000), default: '1024', help: 'items or pairs per request (422 above)' },
+  MAX_CHARS_PER_TEXT: { schema: int(1, 10_000_000), default: '65536', help: 'characters per prompt/response/text (422 above)' },
+  SHUTDOWN_GRACE_MS: { schema: int(0, 3_600_000), default: '30000', help: 'time to finish accepted work after SIGTERM' },
+  WARMUP: { schema: bool, default: 'true', help: 'run one warm-up batch before reporting ready' },
+} as const;
+
+type Settings = typeof SETTINGS;
+type SettingName = keyof Settings;
+
+/** The parsed, frozen configuration. Keys are the camelCase of the environment names. */
+export interface Config {
+  readonly modelDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: z.infer<Settings['LOG_LEVEL']['schema']>;
+  readonly maxBatchSize: number;
+  readonly maxBatchTokens: number;
+  readonly maxWaitMs: number;
+  readonly maxQueueItems: number;
+  readonly intraOpThreads: number;
+  readonly inferWorkers: number;
+  readonly tokenizerWorkers: number;
+  readonly maxBodyBytes: number;
+  readonly maxItemsPerRequest: number;
+  readonly maxCharsPerText: number;
+  readonly shutdownGraceMs: number;
+  readonly warmup: boolean;
+}
+
+/** Thrown for an invalid setting or flag; its message names the setting and what is accepted. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const camel = (name: string) => name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const flag = (name: string) => name.toLowerCase().replace(/_/g, '-');
+
+function describe(schema: z.ZodType): string {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  if (Array.isArray(json.enum)) return `one of ${json.enum.join(', ')}`;
+  if (typeof json.minimum === 'number' && typeof json.maximum === 'number') {
+    return `an integer from ${json.minimum} to ${json.maximum}`;
+  }
+  return 'a non-empty string';
+}
+
+/** The `--help` text: every flag, its variable, default and accepted range. */
+export function helpText(): string {
+  const lines = ['Usage: node dist/src/server.js [--flag value ...]', '', 'Every flag can also be set by its environment variable.', ''];
+  for (const [name, s] of Object.entries(SETTINGS)) {
+    lines.push(`  --${flag(name)} (${name})  ${s.help}; ${describe(s.schema)}; default ${s.default}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Parse settings once: defaults, then environment, then CLI flags. Returns a frozen object.
+ * @throws ConfigError naming the first invalid setting and its accepted values.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = []): Config {
+  const options = Object.fromEntries(Object.keys(SETTINGS).map((n) => [flag(n), { type: 'string' as const }]));
+  let flags: Record<string, string | undefined>;
+  try {
+    flags = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} (see --help)`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const s = SETTINGS[name];
+    const raw = flags[flag(name)] ?? env[name] ?? s.default;
+    const parsed = (s.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      throw new ConfigError(`invalid ${name} (--${flag(name)}) = ${JSON.stringify(raw)}: expected ${describe(s.schema)}`);
+    }
+    out[camel(name)] = parsed.data;
+  }
+  const config = out as unknown as Config;
+  // A request larger than the whole queue could never be admitted: it would get 429 forever.
+  if (config.maxItemsPerRequest > config.maxQueueItems) {
+    throw new ConfigError(
+      `invalid MAX_ITEMS_PER_REQUEST (--max-items-per-request) = ${config.maxItemsPerRequest}: expected at most MAX_QUEUE_ITEMS (${config.maxQueueItems})`,
+    );
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,46 @@
+import { ServiceError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ModelRuntime } from './runtime.js';
+
+/** Where the process is: loading the model, serving, or draining after SIGTERM. */
+export type Phase = 'starting' | 'ready' | 'draining';
+
+/**
+ * The service's state shared by the process (server.ts) and the HTTP layer. The HTTP server
+ * listens before the model is loaded, so liveness answers during a long load.
+ */
+export class Lifecycle {
+  phase: Phase = 'starting';
+  private loaded: ModelRuntime | null = null;
+
+  constructor(readonly metrics: Metrics) {}
+
+  /** Marks the model loaded and warmed up. */
+  ready(runtime: ModelRuntime): void {
+    this.loaded = runtime;
+    if (this.phase === 'starting') this.phase = 'ready';
+  }
+
+  /** From now on new work is refused with 503; accepted work still finishes. */
+  drain(): void {
+    this.phase = 'draining';
+  }
+
+  /** The loaded model, if any (for read-only routes that also answer while draining). */
+  get runtime(): ModelRuntime | null {
+    return this.loaded;
+  }
+
+  /**
+   * The runtime for new scoring work.
+   * @throws ServiceError 503 while starting or draining.
+   */
+  acceptWork(): ModelRuntime {
+    if (this.phase === 'draining') {
+      this.metrics.failures.inc({ reason: 'shutting_down' });
+      throw new ServiceError('shutting_down');
+    }
+    if (!this.loaded || this.phase !== 'ready') throw new ServiceError('not_ready');
+    return this.loaded;
+  }
+}

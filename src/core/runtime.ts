@@ -1,0 +1,115 @@
+import { Batcher } from '../batch/batcher.js';
+import type { Config } from '../config.js';
+import { KNOWN_INPUTS, type Backend, type BackendInfo } from '../infer/backend.js';
+import { OrtBackend, type OrtBackendOptions } from '../infer/ort-backend.js';
+import type { Metrics } from '../metrics.js';
+import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
+import { TokenizerPool } from '../tokenize/tokenizer-pool.js';
+import { Scorer } from './scorer.js';
+
+/** Makes the backend; tests pass one that fails on purpose. */
+export type BackendFactory = (opts: OrtBackendOptions) => Promise<Backend>;
+
+/** One loaded model with its pipeline, ready to score. */
+export interface ModelRuntime {
+  readonly folder: ModelFolder;
+  readonly backend: Backend;
+  readonly numLabels: number;
+  /** Index of the output column that is the reward. */
+  readonly head: number;
+  readonly scorer: Scorer;
+  readonly batcher: Batcher;
+  readonly metrics: Metrics;
+  /** Runs one batch end to end, so the first real request does not pay for lazy init. */
+  warmup(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function padToken(config: Record<string, unknown>): string | null {
+  const p = config.pad_token;
+  if (typeof p === 'string') return p;
+  if (p && typeof p === 'object' && 'content' in p && typeof p.content === 'string') return p.content;
+  return null;
+}
+
+/** Checks the session's declared I/O against what we can feed and read; returns num_labels. */
+function checkModelIo(info: BackendInfo, folder: ModelFolder): number {
+  const file = folder.modelPath;
+  const unknown = info.inputs.filter((i) => !(KNOWN_INPUTS as readonly string[]).includes(i.name));
+  if (unknown.length > 0) {
+    throw new ModelLoadError(file, `unknown input ${unknown.map((i) => `"${i.name}"`).join(', ')}; inputs must be among ${KNOWN_INPUTS.join(', ')}`);
+  }
+  if (!info.inputs.some((i) => i.name === 'input_ids')) throw new ModelLoadError(file, 'model has no input_ids input');
+  const logits = info.outputs.find((o) => o.name === 'logits');
+  if (!logits) throw new ModelLoadError(file, `no output named "logits" (outputs: ${info.outputs.map((o) => o.name).join(', ')})`);
+  if (logits.shape.length !== 2) {
+    throw new ModelLoadError(file, `output logits has rank ${logits.shape.length} [${logits.shape.join(', ')}]; expected [batch, num_labels]`);
+  }
+  const labels = logits.shape[1];
+  if (typeof labels === 'number') return labels;
+  return Math.max(folder.labels.length, 1);
+}
+
+function resolveHead(folder: ModelFolder, numLabels: number): number {
+  const h = folder.reward.rewardHead;
+  const index = typeof h === 'number' ? h : folder.labels.indexOf(h);
+  if (index < 0 || index >= numLabels) {
+    throw new ModelLoadError(`${folder.dir}/reward.json`, `reward_head ${JSON.stringify(h)} is not one of the model's ${numLabels} output(s)`);
+  }
+  return index;
+}
+
+/**
+ * Loads the model folder named by the config and assembles its pipeline.
+ * @throws ModelLoadError naming the file and the problem.
+ */
+export async function createRuntime(
+  config: Config,
+  metrics: Metrics,
+  makeBackend: BackendFactory = OrtBackend.create,
+): Promise<ModelRuntime> {
+  const folder = readModelFolder(config.modelDir);
+  const tokenizers = new TokenizerPool(config.tokenizerWorkers, {
+    tokenizerJson: folder.tokenizerJson,
+    tokenizerConfig: folder.tokenizerConfig,
+    maxLength: folder.reward.maxLength,
+    padToken: padToken(folder.tokenizerConfig),
+  });
+  let backend: Backend | undefined;
+  try {
+    const tokInfo = await tokenizers.ready().catch((err: Error) => {
+      throw new ModelLoadError(`${folder.dir}/tokenizer.json`, `cannot load tokenizer (${err.message})`);
+    });
+    backend = await makeBackend({
+      modelPath: folder.modelPath,
+      workers: config.inferWorkers,
+      intraOpThreads: config.intraOpThreads,
+      padTokenId: folder.padTokenId ?? tokInfo.padTokenId ?? 0,
+    }).catch((err: Error) => {
+      throw err instanceof ModelLoadError ? err : new ModelLoadError(folder.modelPath, err.message);
+    });
+    const numLabels = checkModelIo(backend.info, folder);
+    const head = resolveHead(folder, numLabels);
+    const batcher = new Batcher(backend, config, metrics);
+    const scorer = new Scorer(folder.reward.template, folder.reward.maxLength, head, tokenizers, batcher, metrics);
+    const ready = backend;
+    return {
+      folder,
+      backend: ready,
+      numLabels,
+      head,
+      scorer,
+      batcher,
+      metrics,
+      async warmup() {
+        await scorer.score([{ prompt: 'Hello.', response: 'Hello! How can I help?' }], { truncation: 'auto' });
+      },
+      async close() {
+        await Promise.all([tokenizers.close(), ready.close()]);
+      },
+    };
+  } catch (err) {
+    await Promise.all([tokenizers.close(), backend?.close()]);
+    throw err;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The one table of error codes the service can answer with, and the HTTP status of each.
+ * Every layer throws {@link ServiceError} with a code from here; the HTTP error handler is
+ * the only place that turns it into a response (see src/http/plugins/error-handler.ts).
+ */
+export const ERROR_CODES = Object.freeze({
+  invalid_json: { status: 400, message: 'Request body is not valid JSON' },
+  unsupported_media_type: { status: 415, message: 'Content-Type must be application/json' },
+  payload_too_large: { status: 413, message: 'Request body is too large' },
+  invalid_request: { status: 422, message: 'Request body does not match the schema' },
+  too_many_items: { status: 422, message: 'Too many items in one request' },
+  text_too_long: { status: 422, message: 'A text is longer than the character limit' },
+  item_too_long: { status: 422, message: 'An item is longer than the model accepts' },
+  response_too_long: { status: 422, message: 'A response alone is longer than the model accepts' },
+  not_found: { status: 404, message: 'No such route' },
+  method_not_allowed: { status: 405, message: 'Method not allowed' },
+  overloaded: { status: 429, message: 'The queue is full; retry later' },
+  // Logged only: the client has gone, so nothing is sent (nginx's convention).
+  client_closed: { status: 499, message: 'The client closed the connection' },
+  inference_failed: { status: 500, message: 'Inference failed' },
+  internal_error: { status: 500, message: 'Internal server error' },
+  not_ready: { status: 503, message: 'The model is not loaded yet' },
+  shutting_down: { status: 503, message: 'The server is shutting down' },
+} as const);
+
+/** A code from {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The error every layer throws; carries a code from the table and a client-safe message. */
+export class ServiceError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Seconds the client should wait before retrying (sent as Retry-After). */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { retryAfter?: number; cause?: unknown }) {
+    super(message ?? ERROR_CODES[code].message, { cause: options?.cause });
+    this.name = 'ServiceError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.retryAfter = options?.retryAfter;
+  }
+}
+
+/** The JSON body of every error response. */
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string };
+}
+
+export function envelope(code: ErrorCode, message: string): ErrorEnvelope {
+  return { error: { code, message } };
+}

@@ -1,0 +1,42 @@
+/** Token ids of one batch, packed like a TokenizedBatch: item i has `lengths[i]` ids. */
+export interface TokenBatch {
+  ids: Int32Array<ArrayBuffer>;
+  lengths: Int32Array<ArrayBuffer>;
+}
+
+/** Model output of one batch: `logits[i * numLabels + k]` is head k of item i. */
+export interface BatchOutput {
+  logits: Float32Array;
+  numLabels: number;
+}
+
+/** Description of one model input or output as the runtime declares it. */
+export interface TensorInfo {
+  name: string;
+  /** Dimensions; a string is a symbolic (dynamic) axis. Empty when the model does not say. */
+  shape: ReadonlyArray<number | string>;
+}
+
+/** What a backend reports once its session is loaded. */
+export interface BackendInfo {
+  executionProvider: string;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
+
+/**
+ * Runs padded batches of token ids through a model. The batcher only sees this interface, so
+ * the ONNX Runtime CPU backend, a GPU backend or a test backend that fails on purpose plug in
+ * the same way.
+ */
+export interface Backend {
+  readonly info: BackendInfo;
+  /** Batches it can run at once (one per worker). */
+  readonly concurrency: number;
+  /** Pads `batch` to its longest item and runs it. Rejects if inference fails. */
+  run(batch: TokenBatch): Promise<BatchOutput>;
+  close(): Promise<void>;
+}
+
+/** Model inputs the service knows how to build. */
+export const KNOWN_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'] as const;

@@ -1,0 +1,46 @@
+import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
+import type { Backend, BackendInfo, BatchOutput, TokenBatch } from './backend.js';
+import type { OrtWorkerData } from './ort-worker.js';
+
+/** Settings of the ONNX Runtime CPU backend. */
+export interface OrtBackendOptions {
+  modelPath: string;
+  workers: number;
+  intraOpThreads: number;
+  padTokenId: number;
+}
+
+/** ONNX Runtime on CPU: one session per worker thread; batches go to the least busy worker. */
+export class OrtBackend implements Backend {
+  private constructor(
+    private readonly pool: WorkerPool<BackendInfo, TokenBatch, BatchOutput>,
+    readonly info: BackendInfo,
+  ) {}
+
+  get concurrency(): number {
+    return this.pool.workers.length;
+  }
+
+  /** Starts the workers and waits until every session is loaded. */
+  static async create(opts: OrtBackendOptions): Promise<OrtBackend> {
+    const url = new URL('./ort-worker.js', import.meta.url);
+    const data: OrtWorkerData = { modelPath: opts.modelPath, intraOpThreads: opts.intraOpThreads, padTokenId: opts.padTokenId };
+    const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`));
+    try {
+      const infos = await pool.ready();
+      return new OrtBackend(pool, infos[0]!);
+    } catch (err) {
+      await pool.terminate();
+      throw err;
+    }
+  }
+
+  run(batch: TokenBatch): Promise<BatchOutput> {
+    // The packed arrays belong to this batch alone, so hand them over instead of copying.
+    return this.pool.call(batch, [batch.ids.buffer, batch.lengths.buffer]);
+  }
+
+  close(): Promise<void> {
+    return this.pool.terminate();
+  }
+}

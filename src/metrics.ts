@@ -1,0 +1,104 @@
+import client from 'prom-client';
+
+/** Prefix of every metric the service exports. */
+export const METRIC_PREFIX = 'reward_';
+
+const secondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Reasons counted by `reward_failures_total`. */
+export type FailureReason =
+  | 'invalid_request'
+  | 'overloaded'
+  | 'truncation'
+  | 'client_closed'
+  | 'inference_failed'
+  | 'tokenization_failed'
+  | 'shutting_down'
+  | 'internal_error';
+
+/**
+ * All metrics of one service instance, on their own registry (tests build several apps in
+ * one process). Each stage records its own figures where the work happens.
+ */
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const registers = [registry];
+  return {
+    registry,
+    requestDuration: new client.Histogram({
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
+      help: 'HTTP request duration by route, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      buckets: secondsBuckets,
+      registers,
+    }),
+    queueWait: new client.Histogram({
+      name: `${METRIC_PREFIX}queue_wait_seconds`,
+      help: 'Time an item waits in the batch queue before its batch starts',
+      buckets: secondsBuckets,
+      registers,
+    }),
+    tokenizationDuration: new client.Histogram({
+      name: `${METRIC_PREFIX}tokenization_duration_seconds`,
+      help: 'Time to tokenize one request, worker round trip included',
+      buckets: secondsBuckets,
+      registers,
+    }),
+    inferenceDuration: new client.Histogram({
+      name: `${METRIC_PREFIX}inference_duration_seconds`,
+      help: 'Time to run one batch through the backend',
+      buckets: secondsBuckets,
+      registers,
+    }),
+    batchSize: new client.Histogram({
+      name: `${METRIC_PREFIX}batch_size`,
+      help: 'Items per inference batch',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    }),
+    batchTokens: new client.Histogram({
+      name: `${METRIC_PREFIX}batch_tokens`,
+      help: 'Tokens computed per batch (batch size × longest item)',
+      buckets: [64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
+      registers,
+    }),
+    paddingRatio: new client.Histogram({
+      name: `${METRIC_PREFIX}batch_padding_ratio`,
+      help: 'Share of computed tokens that are padding, per batch',
+      buckets: [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 0.9],
+      registers,
+    }),
+    tokens: new client.Counter({
+      name: `${METRIC_PREFIX}tokens_total`,
+      help: 'Tokens through inference: kind="real" are item tokens, kind="computed" include padding',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    inferredItems: new client.Counter({
+      name: `${METRIC_PREFIX}inferred_items_total`,
+      help: 'Items run through the model',
+      registers,
+    }),
+    queueDepth: new client.Gauge({
+      name: `${METRIC_PREFIX}queue_depth`,
+      help: 'Items accepted and waiting for a batch (tokenizing or queued)',
+      registers,
+    }),
+    failures: new client.Counter({
+      name: `${METRIC_PREFIX}failures_total`,
+      help: 'Failed requests or dropped items, by reason, counted where the failure happens',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    droppedItems: new client.Counter({
+      name: `${METRIC_PREFIX}dropped_items_total`,
+      help: 'Queued items dropped before inference, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+  };
+}
+
+/** The metrics of one service instance. */
+export type Metrics = ReturnType<typeof createMetrics>;

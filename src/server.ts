@@ -1,0 +1,68 @@
+// The process: config, logger, listen, load the model, and a graceful shutdown on signals.
+// Everything HTTP lives in app.ts; everything about scoring in core/.
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { ConfigError, helpText, loadConfig, type Config } from './config.js';
+import { Lifecycle } from './core/lifecycle.js';
+import { createRuntime, type ModelRuntime } from './core/runtime.js';
+import { createMetrics } from './metrics.js';
+
+/** One clear line on stderr and a non-zero exit; no stack trace for expected failures. */
+function die(prefix: string, err: unknown, code: number): never {
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`${prefix}: ${msg.split('\n')[0]}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText() + '\n');
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(process.env, argv);
+  } catch (err) {
+    die('config error', err, 2);
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'reward-server' } });
+  const lifecycle = new Lifecycle(createMetrics());
+  const app = await buildApp({ config, lifecycle, logger });
+  let runtime: ModelRuntime | null = null;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, grace_ms: config.shutdownGraceMs }, 'draining');
+    lifecycle.drain();
+    const timer = setTimeout(() => {
+      logger.error({ grace_ms: config.shutdownGraceMs }, 'grace period over with work still running; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    timer.unref();
+    await app.close(); // waits until every accepted request has been answered
+    await runtime?.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  logger.info({ address, port: app.server.address() && (app.server.address() as { port: number }).port }, 'listening');
+  try {
+    runtime = await createRuntime(config, lifecycle.metrics);
+    if (config.warmup) await runtime.warmup();
+  } catch (err) {
+    die('startup failed', err, 1);
+  }
+  lifecycle.ready(runtime);
+  logger.info(
+    { model: runtime.folder.name, provider: runtime.backend.info.executionProvider, max_length: runtime.folder.reward.maxLength },
+    'model ready',
+  );
+}
+
+main().catch((err: unknown) => die(err instanceof ConfigError ? 'config error' : 'startup failed', err, 1));

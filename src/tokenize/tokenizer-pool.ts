@@ -1,0 +1,59 @@
+import type { FormattedItem } from '../format/format.js';
+import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
+import type { EncodeFailure, TruncationMode } from './token-encoder.js';
+
+/** What a tokenizer worker is started with. */
+export interface TokenizeWorkerData {
+  tokenizerJson: object;
+  tokenizerConfig: object;
+  maxLength: number;
+  /** The pad token's string from tokenizer_config.json, if any. */
+  padToken: string | null;
+}
+
+/** What a tokenizer worker reports once loaded. */
+export interface TokenizeInfo {
+  specialTokens: number;
+  padTokenId: number | null;
+}
+
+export interface TokenizeRequest {
+  items: FormattedItem[];
+  mode: TruncationMode;
+}
+
+/**
+ * Token ids of a whole request, packed: item i is `ids[offset_i, offset_i + lengths[i])`.
+ * Typed arrays so they cross threads by transfer, not by copy.
+ */
+export interface TokenizedBatch {
+  ids: Int32Array;
+  lengths: Int32Array;
+  truncated: Uint8Array;
+}
+
+/** A request fails as a whole at its first item that cannot be encoded. */
+export type TokenizeResult = TokenizedBatch | { failure: EncodeFailure & { index: number } };
+
+/** Tokenizer worker threads; each request goes whole to the least busy one. */
+export class TokenizerPool {
+  private readonly pool: WorkerPool<TokenizeInfo, TokenizeRequest, TokenizeResult>;
+
+  constructor(size: number, data: TokenizeWorkerData) {
+    const url = new URL('./tokenize-worker.js', import.meta.url);
+    this.pool = new WorkerPool(size, (i) => new WorkerClient(url, data, `tokenizer-${i}`));
+  }
+
+  async ready(): Promise<TokenizeInfo> {
+    const infos = await this.pool.ready();
+    return infos[0]!;
+  }
+
+  tokenize(items: FormattedItem[], mode: TruncationMode): Promise<TokenizeResult> {
+    return this.pool.call({ items, mode });
+  }
+
+  close(): Promise<void> {
+    return this.pool.terminate();
+  }
+}

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, helpText, loadConfig } from '../src/config.js';
+
+test('defaults, environment, then flags; the result is frozen', () => {
+  const c = loadConfig({ MAX_BATCH_SIZE: '32', PORT: '9000' }, ['--max-batch-size', '16']);
+  assert.equal(c.maxBatchSize, 16);
+  assert.equal(c.port, 9000);
+  assert.equal(c.maxWaitMs, 2);
+  assert.equal(c.warmup, true);
+  assert.ok(Object.isFrozen(c));
+  assert.throws(() => {
+    (c as { port: number }).port = 1;
+  }, TypeError);
+});
+
+test('an invalid value names the setting and the accepted range', () => {
+  assert.throws(() => loadConfig({ MAX_WAIT_MS: '-1' }), (e: Error) => e instanceof ConfigError && /MAX_WAIT_MS.*integer from 0 to 10000/.test(e.message));
+  assert.throws(() => loadConfig({ PORT: 'eighty' }), /PORT \(--port\) = "eighty": expected an integer from 0 to 65535/);
+  assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL.*one of fatal, error, warn, info, debug, trace, silent/);
+  assert.throws(() => loadConfig({}, ['--no-such-flag', '1']), /no-such-flag/);
+  assert.throws(() => loadConfig({ MAX_QUEUE_ITEMS: '10', MAX_ITEMS_PER_REQUEST: '20' }), /MAX_ITEMS_PER_REQUEST.*at most MAX_QUEUE_ITEMS \(10\)/);
+});
+
+test('--help lists every setting with its default', () => {
+  const help = helpText();
+  for (const flag of ['--model-dir', '--port', '--max-batch-size', '--max-batch-tokens', '--max-wait-ms', '--max-queue-items', '--intra-op-threads', '--infer-workers', '--tokenizer-workers', '--max-body-bytes', '--max-items-per-request', '--max-chars-per-text', '--shutdown-grace-ms']) {
+    assert.match(help, new RegExp(`${flag} \\(`));
+  }
+});

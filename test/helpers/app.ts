@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { Lifecycle } from '../../src/core/lifecycle.js';
+import { createRuntime, type BackendFactory, type ModelRuntime } from '../../src/core/runtime.js';
+import { createMetrics } from '../../src/metrics.js';
+import { projectRoot } from '../../src/util/project-root.js';
+
+export const ROOT = projectRoot();
+export const DEFAULT_MODEL = path.join(ROOT, 'models', 'default');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+/** A config from defaults plus the given environment-style overrides. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ MODEL_DIR: DEFAULT_MODEL, INTRA_OP_THREADS: '1', ...env }, []);
+}
+
+/** A real app on a real ONNX session and tokenizer, driven with app.inject or a port. */
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: ModelRuntime;
+  lifecycle: Lifecycle;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function startApp(env: Record<string, string> = {}, makeBackend?: BackendFactory): Promise<TestApp> {
+  const config = testConfig(env);
+  const lifecycle = new Lifecycle(createMetrics());
+  const runtime = await createRuntime(config, lifecycle.metrics, makeBackend);
+  await runtime.warmup();
+  lifecycle.ready(runtime);
+  const app = await buildApp({ config, lifecycle });
+  return {
+    app,
+    runtime,
+    lifecycle,
+    config,
+    async close() {
+      await app.close();
+      await runtime.close();
+    },
+  };
+}
+
+/**
+ * A temporary model folder: models/default's files, with `model.onnx` replaced by a fixture
+ * (or by raw bytes), and any file left out or overwritten.
+ */
+export function modelDir(opts: { onnx?: string | Buffer; omit?: string[]; files?: Record<string, string> } = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reward-model-'));
+  for (const f of fs.readdirSync(DEFAULT_MODEL)) {
+    if (opts.omit?.includes(f) || f === 'README.md') continue;
+    fs.copyFileSync(path.join(DEFAULT_MODEL, f), path.join(dir, f));
+  }
+  if (typeof opts.onnx === 'string') fs.copyFileSync(path.join(FIXTURES, 'models', opts.onnx), path.join(dir, 'model.onnx'));
+  else if (opts.onnx) fs.writeFileSync(path.join(dir, 'model.onnx'), opts.onnx);
+  for (const [name, text] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+/** POSTs JSON through app.inject and returns status, parsed body and headers. */
+export async function post(app: FastifyInstance, url: string, body: unknown) {
+  const res = await app.inject({ method: 'POST', url, payload: body as object });
+  return { status: res.statusCode, body: res.json(), headers: res.headers };
+}
+
+/** Deterministic benign text of roughly `words` words (never HH data: tests must not print it). */
+export function filler(seed: number, words: number): string {
+  const vocab = ['the', 'garden', 'river', 'quietly', 'builds', 'a', 'small', 'boat', 'under', 'morning', 'light', 'and', 'counts', 'seven', 'stones', 'near', 'old', 'bridge'];
+  let x = seed * 2654435761 + 1;
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out.push(vocab[x % vocab.length]!);
+  }
+  return out.join(' ') + '.';
+}

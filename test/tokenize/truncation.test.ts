@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { Formatter } from '../../src/format/format.js';
+import { HH_TEMPLATE } from '../../src/model/model-folder.js';
+import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
+import { DEFAULT_MODEL, filler, post, startApp, type TestApp } from '../helpers/app.js';
+
+const tokJson = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'tokenizer.json'), 'utf8'));
+const tokCfg = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'tokenizer_config.json'), 'utf8'));
+const fmt = new Formatter(HH_TEMPLATE);
+
+test('truncation drops the oldest prompt tokens and keeps the response and special tokens', () => {
+  const enc = new TokenEncoder(tokJson, tokCfg, 64);
+  const response = filler(1, 20);
+  const short = enc.encode(fmt.format({ prompt: 'hi', response }), 'auto');
+  const long = enc.encode(fmt.format({ prompt: filler(2, 400), response }), 'auto');
+  assert.ok('ids' in short && 'ids' in long);
+  assert.equal(short.truncated, false);
+  assert.equal(long.truncated, true);
+  assert.equal(long.ids.length, 64);
+  assert.deepEqual(long.ids.slice(0, enc.before.length), enc.before);
+  assert.deepEqual(long.ids.slice(64 - enc.after.length), enc.after);
+  // Decoded independently, the kept tokens are the end of the full text: the whole response
+  // and the template around it, with the start of the prompt gone.
+  const full = fmt.format({ prompt: filler(2, 400), response }).text;
+  const kept = new Tokenizer(tokJson, tokCfg).decode(long.ids, { skip_special_tokens: true });
+  assert.ok(full.endsWith(kept), 'kept tokens are a suffix of the text');
+  assert.ok(kept.endsWith(`\n\nAssistant: ${response}`));
+  assert.ok(kept.length < full.length / 2);
+});
+
+test('error mode refuses an over-long item; a response that cannot fit is refused in any mode', () => {
+  const enc = new TokenEncoder(tokJson, tokCfg, 64);
+  const tooLong = enc.encode(fmt.format({ prompt: filler(3, 200), response: 'ok' }), 'error');
+  assert.ok('code' in tooLong && tooLong.code === 'item_too_long' && tooLong.length > 64);
+  const hugeResponse = enc.encode(fmt.format({ prompt: 'hi', response: filler(4, 200) }), 'auto');
+  assert.ok('code' in hugeResponse && hugeResponse.code === 'response_too_long');
+  const text = enc.encode({ text: filler(5, 200), prefix: null }, 'auto');
+  assert.ok('ids' in text && text.truncated && text.ids.length === 64);
+});
+
+let t: TestApp;
+before(async () => {
+  t = await startApp({}, undefined);
+});
+after(() => t.close());
+
+test('over HTTP: truncated items are marked; "error" mode gives 422 naming the item and its length', async () => {
+  const items = [{ prompt: 'short', response: 'fine' }, { prompt: filler(6, 2000), response: 'the end' }];
+  const ok = await post(t.app, '/score', { items });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.body.truncated, [false, true]);
+  const first = await post(t.app, '/score', { items: [items[0]] });
+  assert.equal(ok.body.usage.tokens, 512 + first.body.usage.tokens);
+
+  const err = await post(t.app, '/score', { items, truncation: 'error' });
+  assert.equal(err.status, 422);
+  assert.equal(err.body.error.code, 'item_too_long');
+  assert.match(err.body.error.message, /^Item 1 has \d+ tokens; max_length is 512$/);
+
+  const resp = await post(t.app, '/score', { items: [{ prompt: 'q', response: filler(7, 2000) }] });
+  assert.equal(resp.status, 422);
+  assert.equal(resp.body.error.code, 'response_too_long');
+  // A refused request holds no queue capacity afterwards.
+  assert.equal(t.runtime.batcher.depth, 0);
+});
