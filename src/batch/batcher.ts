@@ -10,6 +10,7 @@ export interface BatcherOptions {
   maxBatchTokens: number;
   maxWaitMs: number;
   maxQueueItems: number;
+  queueDeadlineMs: number;
 }
 
 /** Model output for the items of one request, in request order. */
@@ -138,7 +139,11 @@ export class Batcher {
         at += length;
       }
       if (signal) {
-        const onAbort = () => this.cancel(job, new ServiceError('client_closed'), 'client_closed');
+        const onAbort = () => {
+          if (job.done) return;
+          this.metrics.failures.inc({ reason: 'client_closed' });
+          this.cancel(job, new ServiceError('client_closed'), 'client_closed');
+        };
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       }
@@ -173,8 +178,10 @@ export class Batcher {
     const workers = this.backend.concurrency;
     while (this.queue.length > 0 && this.inFlight <= workers) {
       const full = this.queue.length >= maxBatchSize || this.queuedTokens >= maxBatchTokens;
-      // Prepare a batch ahead of a free worker only when it is full anyway.
-      if (this.inFlight === workers && !full) return;
+      // A batch prepared ahead of a free worker is chosen from what is queued now, so do it only
+      // when the queue is deep enough (two batches) to group by length as well as later.
+      const deep = this.queue.length >= 2 * maxBatchSize || this.queuedTokens >= 2 * maxBatchTokens;
+      if (this.inFlight === workers && !deep) return;
       if (!full && this.inFlight < workers) {
         const wait = maxWaitMs - (performance.now() - this.queue[0]!.enqueuedAt);
         if (wait > 0) {
@@ -185,7 +192,8 @@ export class Batcher {
           return;
         }
       }
-      this.dispatch(selectBatch(this.queue, maxBatchSize, maxBatchTokens));
+      const limits = { maxItems: maxBatchSize, maxTokens: maxBatchTokens, deadlineMs: this.opts.queueDeadlineMs };
+      this.dispatch(selectBatch(this.queue, limits, performance.now()));
     }
   }
 

@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import type { Backend } from '../../src/infer/backend.js';
-import { OrtBackend } from '../../src/infer/ort-backend.js';
-import { filler, startApp, type TestApp } from '../helpers/app.js';
+import { filler, recordingBackend, startApp, type TestApp } from '../helpers/app.js';
 
-/** The real ORT backend, counting the item lengths it runs (to see what reached inference). */
-let seen: number[] = [];
-const countingBackend = async (opts: Parameters<typeof OrtBackend.create>[0]): Promise<Backend> => {
-  const real = await OrtBackend.create(opts);
-  return {
-    info: real.info,
-    concurrency: real.concurrency,
-    run(batch) {
-      seen.push(...batch.lengths);
-      return real.run(batch);
-    },
-    close: () => real.close(),
-  };
-};
+const batches: number[][] = [];
+let open: () => void = () => {};
+let gate: Promise<void> = Promise.resolve();
 
 let t: TestApp;
 let port: number;
 before(async () => {
-  t = await startApp({}, countingBackend);
+  t = await startApp({}, recordingBackend(batches, () => gate));
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as { port: number }).port;
 });
@@ -43,26 +30,32 @@ function send(body: object): { done: Promise<number>; req: http.ClientRequest } 
   return { done, req };
 }
 
-async function tokenizedRequests(): Promise<number> {
-  const text = await t.runtime.metrics.registry.getSingleMetricAsString('reward_tokenization_duration_seconds');
-  return Number(/_count (\d+)/.exec(text)![1]);
+async function metricValue(name: string, re: RegExp): Promise<number> {
+  const text = await t.runtime.metrics.registry.getSingleMetricAsString(name);
+  return Number(re.exec(text)?.[1] ?? 0);
 }
+const until = async (cond: () => Promise<boolean>) => {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 2));
+};
 
 test("a disconnected client's queued items are dropped before inference", async () => {
-  seen = [];
-  // A keeps the backend busy: 256 items at max_length, run in full-budget batches.
-  const busy = send({ items: Array.from({ length: 256 }, (_, i) => ({ prompt: filler(i, 800), response: 'ok' })) });
-  while ((await tokenizedRequests()) < 2) await new Promise((r) => setTimeout(r, 5)); // warm-up + A
-  // B: seven short items of a length A does not have; its client hangs up once they are queued.
+  batches.length = 0;
+  gate = new Promise((r) => (open = r));
+  const tokenized = () => metricValue('reward_tokenization_duration_seconds', /_count (\d+)/);
+  const start = await tokenized();
+  // A occupies the backend: its batch waits at the gate while B arrives.
+  const busy = send({ items: Array.from({ length: 4 }, (_, i) => ({ prompt: filler(i, 30), response: 'ok' })) });
+  await until(async () => (await tokenized()) >= start + 1);
   const quitter = send({ items: Array.from({ length: 7 }, (_, i) => ({ prompt: 'short ' + i, response: 'reply' })) });
   quitter.done.catch(() => {});
-  while ((await tokenizedRequests()) < 3) await new Promise((r) => setTimeout(r, 2));
-  assert.ok(t.runtime.batcher.depth >= 7, 'B is queued behind A');
+  await until(async () => (await tokenized()) >= start + 2);
+  assert.equal(t.runtime.batcher.depth, 7, 'B is queued behind A');
   quitter.req.destroy();
+  await until(async () => (await metricValue('reward_dropped_items_total', /client_closed"\} (\d+)/)) === 7);
+  open();
   assert.equal(await busy.done, 200);
-  const dropped = await t.runtime.metrics.registry.getSingleMetricAsString('reward_dropped_items_total');
-  assert.match(dropped, /reward_dropped_items_total\{reason="client_closed"\} 7/);
-  assert.equal(seen.length, 256, 'only A reached the backend');
-  assert.ok(seen.every((len) => len === 512));
+  assert.deepEqual(batches.map((b) => b.length), [4], 'only A reached the backend');
   assert.equal(t.runtime.batcher.depth, 0);
+  const failures = await metricValue('reward_failures_total', /client_closed"\} (\d+)/);
+  assert.equal(failures, 1);
 });

@@ -1,45 +1,75 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { selectBatch } from '../../src/batch/select-batch.js';
+import { selectBatch, type SelectLimits } from '../../src/batch/select-batch.js';
 
-const q = (...lengths: number[]) => lengths.map((length) => ({ length }));
+/** Items queued at the given times (default 0). */
+const q = (lengths: number[], at: number[] = []) => lengths.map((length, i) => ({ length, enqueuedAt: at[i] ?? 0 }));
+const limits = (maxItems: number, maxTokens: number, deadlineMs = 1000): SelectLimits => ({ maxItems, maxTokens, deadlineMs });
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
-test('the oldest item is always in the next batch, with the items nearest its length', () => {
-  const picked = selectBatch(q(100, 10, 98, 500, 101, 12, 99), 4, 10_000);
-  assert.equal(picked[0], 0);
-  assert.deepEqual(picked.slice().sort(), [0, 2, 4, 6]);
+test('with no item overdue, the full batch with the least padding goes first', () => {
+  const queue = q([100, 10, 98, 500, 101, 12, 99, 11, 13]);
+  assert.deepEqual(sorted(selectBatch(queue, limits(4, 100_000), 0)), [0, 2, 4, 6]);
 });
 
-test('batch size and batch tokens (size × longest) are both respected', () => {
-  assert.equal(selectBatch(q(10, 10, 10, 10, 10), 3, 10_000).length, 3);
-  const picked = selectBatch(q(100, 100, 100, 400, 100), 64, 350);
-  assert.deepEqual(picked, [0, 1, 2]);
-  // A longer item that would blow the budget is skipped, shorter ones still join.
-  assert.deepEqual(selectBatch(q(100, 300, 90), 64, 250).sort(), [0, 2]);
-  // The oldest goes alone even if it exceeds the budget by itself.
-  assert.deepEqual(selectBatch(q(900, 10), 64, 500), [0]);
-  assert.deepEqual(selectBatch([], 8, 100), []);
+test('an overdue oldest item goes now, with the items nearest its length', () => {
+  const queue = q([500, 10, 11, 12, 13, 480, 20], [0, 5, 5, 5, 5, 5, 5]);
+  const picked = selectBatch(queue, limits(3, 100_000, 1000), 1000);
+  assert.deepEqual(sorted(picked), [0, 5, 6]);
+  // Not yet overdue: the tight group of short items wins instead.
+  assert.deepEqual(sorted(selectBatch(queue, limits(3, 100_000, 1000), 999)), [2, 3, 4]);
 });
 
-test('draining a mixed queue batch by batch keeps padding small and starves nothing', () => {
+test('a queue smaller than one batch goes whole; limits on items and tokens always hold', () => {
+  assert.deepEqual(sorted(selectBatch(q([30, 200, 40]), limits(64, 100_000), 0)), [0, 1, 2]);
+  assert.equal(selectBatch(q([10, 10, 10, 10, 10]), limits(3, 100_000), 0).length, 3);
+  // Budget 350 tokens: three items of 100 fit, a fourth or the 400-token item would not.
+  const picked = selectBatch(q([100, 100, 100, 400, 100]), limits(64, 350), 0);
+  assert.equal(picked.length, 3);
+  assert.ok(!picked.includes(3));
+  // The oldest, overdue, goes alone if even it exceeds the budget by itself.
+  assert.deepEqual(selectBatch(q([900, 10]), limits(64, 500), 5000), [0]);
+  assert.deepEqual(selectBatch([], limits(8, 100), 0), []);
+});
+
+test('simulated saturation: padding stays small and no item waits much past its deadline', (t) => {
   let x = 7;
   const rand = () => ((x = (x * 1103515245 + 12345) >>> 0) % 480) + 32;
-  let queue = Array.from({ length: 640 }, (_, i) => ({ length: rand(), id: i }));
+  const lim = limits(64, 16384, 2000);
+  const tokensPerMs = 100; // model speed: computed tokens per millisecond
+  let queue: { length: number; enqueuedAt: number }[] = [];
+  let now = 0;
+  let arrived = 0;
   let real = 0;
   let computed = 0;
-  let batches = 0;
-  while (queue.length > 0) {
-    const oldest = queue[0]!.id;
-    const picked = selectBatch(queue, 64, 16384);
-    assert.ok(picked.includes(0));
+  let maxWait = 0;
+  let longestBatchMs = 0;
+  // Requests of 64 items arrive at ~95% of capacity; 50 ms of arrivals per step.
+  const perMs = (0.95 * tokensPerMs) / 272; // mean item length 272 → items per ms
+  while (arrived < 20_000 || queue.length > 0) {
+    while (arrived < 20_000 && arrived < perMs * now) {
+      for (let k = 0; k < 64; k++) queue.push({ length: rand(), enqueuedAt: now });
+      arrived += 64;
+    }
+    if (queue.length === 0) {
+      now += 1;
+      continue;
+    }
+    const picked = selectBatch(queue, lim, now);
     const items = picked.map((i) => queue[i]!);
-    assert.ok(items.some((it) => it.id === oldest));
     const longest = Math.max(...items.map((it) => it.length));
+    assert.ok(items.length <= 64 && (items.length * longest <= 16384 || items.length === 1));
+    for (const it of items) maxWait = Math.max(maxWait, now - it.enqueuedAt);
     real += items.reduce((a, it) => a + it.length, 0);
     computed += longest * items.length;
-    queue = queue.filter((_, i) => !picked.includes(i));
-    batches++;
+    const set = new Set(picked);
+    queue = queue.filter((_, i) => !set.has(i));
+    const ms = (longest * items.length) / tokensPerMs;
+    longestBatchMs = Math.max(longestBatchMs, ms);
+    now += ms;
   }
   const efficiency = real / computed;
-  assert.ok(efficiency > 0.8, `padding efficiency ${efficiency.toFixed(3)} over ${batches} batches`);
+  t.diagnostic(`simulated: efficiency ${efficiency.toFixed(3)}, max wait ${maxWait.toFixed(0)} ms, longest batch ${longestBatchMs.toFixed(0)} ms`);
+  assert.ok(efficiency > 0.9, `padding efficiency ${efficiency.toFixed(3)}`);
+  assert.ok(maxWait <= lim.deadlineMs + 4 * longestBatchMs, `max wait ${maxWait.toFixed(0)} ms`);
 });

@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Lifecycle } from '../../src/core/lifecycle.js';
 import { createRuntime, type BackendFactory, type ModelRuntime } from '../../src/core/runtime.js';
+import { OrtBackend } from '../../src/infer/ort-backend.js';
 import { createMetrics } from '../../src/metrics.js';
 import { projectRoot } from '../../src/util/project-root.js';
 
@@ -78,4 +79,24 @@ export function filler(seed: number, words: number): string {
     out.push(vocab[x % vocab.length]!);
   }
   return out.join(' ') + '.';
+}
+
+/**
+ * A real ORT backend that records the item lengths of every batch it runs; with `gate`, each
+ * batch waits for it first (to hold work in the queue at a known moment).
+ */
+export function recordingBackend(batches: number[][], gate: () => Promise<void> = async () => {}): BackendFactory {
+  return async (opts) => {
+    const real = await OrtBackend.create(opts);
+    return {
+      info: real.info,
+      concurrency: real.concurrency,
+      async run(batch) {
+        await gate();
+        batches.push(Array.from(batch.lengths));
+        return real.run(batch);
+      },
+      close: () => real.close(),
+    };
+  };
 }
