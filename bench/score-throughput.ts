@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
 import { Formatter } from '../src/format/format.js';
 import { OrtBackend } from '../src/infer/ort-backend.js';
 import { readModelFolder } from '../src/model/model-folder.js';
@@ -111,7 +112,8 @@ async function service(items: HhItem[]) {
 
 /** Raw ORT throughput: same tokenized items, batches of BATCH grouped by length, no HTTP. */
 async function limit(items: HhItem[]) {
-  const folder = readModelFolder(path.join(ROOT, 'models', 'default'));
+  const config = loadConfig(process.env); // the worker setup the server will use
+  const folder = readModelFolder(config.modelDir);
   const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
   const fmt = new Formatter(folder.reward.template);
   const t0 = performance.now();
@@ -128,8 +130,8 @@ async function limit(items: HhItem[]) {
   encoded.sort((a, b) => a.length - b.length);
   const backend = await OrtBackend.create({
     modelPath: folder.modelPath,
-    workers: Number(process.env.INFER_WORKERS ?? 1),
-    intraOpThreads: Number(process.env.INTRA_OP_THREADS ?? os.availableParallelism()),
+    workers: config.inferWorkers,
+    intraOpThreads: config.intraOpThreads,
     padTokenId: folder.padTokenId ?? 1,
   });
   const batches: Int32Array[][] = [];
@@ -145,12 +147,13 @@ async function limit(items: HhItem[]) {
   };
   await backend.run(pack(batches[0]!));
   const t1 = performance.now();
-  let inflight: Promise<unknown>[] = [];
-  for (const b of batches) {
-    inflight.push(backend.run(pack(b)));
-    if (inflight.length > backend.concurrency) inflight = [await Promise.race(inflight).then(() => inflight.slice(1))].flat();
-  }
-  await Promise.all(inflight);
+  let nextBatch = 0;
+  // One loop per worker, each taking the next batch as soon as its last one is back.
+  await Promise.all(
+    Array.from({ length: backend.concurrency }, async () => {
+      while (nextBatch < batches.length) await backend.run(pack(batches[nextBatch++]!));
+    }),
+  );
   const seconds = (performance.now() - t1) / 1000;
   await backend.close();
   // The stall tokenizing one client request would cause if it ran on the event loop.

@@ -13,7 +13,6 @@ export const ERROR_CODES = Object.freeze({
   item_too_long: { status: 422, message: 'An item is longer than the model accepts' },
   response_too_long: { status: 422, message: 'A response alone is longer than the model accepts' },
   not_found: { status: 404, message: 'No such route' },
-  method_not_allowed: { status: 405, message: 'Method not allowed' },
   overloaded: { status: 429, message: 'The queue is full; retry later' },
   // Logged only: the client has gone, so nothing is sent (nginx's convention).
   client_closed: { status: 499, message: 'The client closed the connection' },

@@ -19,7 +19,8 @@ test('an invalid value names the setting and the accepted range', () => {
   assert.throws(() => loadConfig({ PORT: 'eighty' }), /PORT \(--port\) = "eighty": expected an integer from 0 to 65535/);
   assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL.*one of fatal, error, warn, info, debug, trace, silent/);
   assert.throws(() => loadConfig({}, ['--no-such-flag', '1']), /no-such-flag/);
-  assert.throws(() => loadConfig({ MAX_QUEUE_ITEMS: '10', MAX_ITEMS_PER_REQUEST: '20' }), /MAX_ITEMS_PER_REQUEST.*at most MAX_QUEUE_ITEMS \(10\)/);
+  assert.throws(() => loadConfig({ MAX_QUEUE_ITEMS: '10', MAX_ITEMS_PER_REQUEST: '6' }), /MAX_ITEMS_PER_REQUEST.*at most half of MAX_QUEUE_ITEMS \(10\)/);
+  assert.equal(loadConfig({ MAX_QUEUE_ITEMS: '10', MAX_ITEMS_PER_REQUEST: '5' }).maxItemsPerRequest, 5);
 });
 
 test('--help lists every setting with its default', () => {
@@ -27,4 +28,12 @@ test('--help lists every setting with its default', () => {
   for (const flag of ['--model-dir', '--port', '--max-batch-size', '--max-batch-tokens', '--max-wait-ms', '--max-queue-items', '--intra-op-threads', '--infer-workers', '--tokenizer-workers', '--max-body-bytes', '--max-items-per-request', '--max-chars-per-text', '--shutdown-grace-ms']) {
     assert.match(help, new RegExp(`${flag} \\(`));
   }
+});
+
+test('README documents every setting', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { SETTING_NAMES } = await import('../src/config.js');
+  const { ROOT } = await import('./helpers/app.js');
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+  for (const name of SETTING_NAMES) assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), name);
 });

@@ -10,7 +10,8 @@ let gate: Promise<void> = Promise.resolve();
 let t: TestApp;
 let port: number;
 before(async () => {
-  t = await startApp({}, recordingBackend(batches, () => gate));
+  // One worker, so A's gated batch really occupies the whole backend.
+  t = await startApp({ INFER_WORKERS: '1' }, recordingBackend(batches, () => gate));
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as { port: number }).port;
 });

@@ -4,7 +4,7 @@ import { filler, post, startApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 before(async () => {
-  t = await startApp({ MAX_QUEUE_ITEMS: '8', MAX_ITEMS_PER_REQUEST: '8' });
+  t = await startApp({ MAX_QUEUE_ITEMS: '8', MAX_ITEMS_PER_REQUEST: '4' });
 });
 after(() => t.close());
 
