@@ -24,6 +24,8 @@ export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const registers = [registry];
+  const seconds = (name: string, help: string) =>
+    new client.Histogram({ name: `${METRIC_PREFIX}${name}`, help, buckets: secondsBuckets, registers });
   return {
     registry,
     requestDuration: new client.Histogram({
@@ -33,24 +35,9 @@ export function createMetrics() {
       buckets: secondsBuckets,
       registers,
     }),
-    queueWait: new client.Histogram({
-      name: `${METRIC_PREFIX}queue_wait_seconds`,
-      help: 'Time an item waits in the batch queue before its batch starts',
-      buckets: secondsBuckets,
-      registers,
-    }),
-    tokenizationDuration: new client.Histogram({
-      name: `${METRIC_PREFIX}tokenization_duration_seconds`,
-      help: 'Time to tokenize one request, worker round trip included',
-      buckets: secondsBuckets,
-      registers,
-    }),
-    inferenceDuration: new client.Histogram({
-      name: `${METRIC_PREFIX}inference_duration_seconds`,
-      help: 'Time to run one batch through the backend',
-      buckets: secondsBuckets,
-      registers,
-    }),
+    queueWait: seconds('queue_wait_seconds', 'Time an item waits in the batch queue before its batch starts'),
+    tokenizationDuration: seconds('tokenization_duration_seconds', 'Time to tokenize one request, worker round trip included'),
+    inferenceDuration: seconds('inference_duration_seconds', 'Time to run one batch through the backend'),
     batchSize: new client.Histogram({
       name: `${METRIC_PREFIX}batch_size`,
       help: 'Items per inference batch',

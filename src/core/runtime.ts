@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Batcher } from '../batch/batcher.js';
 import type { Config } from '../config.js';
 import { KNOWN_INPUTS, type Backend, type BackendInfo } from '../infer/backend.js';
@@ -42,7 +43,8 @@ function checkModelIo(info: BackendInfo, folder: ModelFolder): number {
   if (!info.inputs.some((i) => i.name === 'input_ids')) throw new ModelLoadError(file, 'model has no input_ids input');
   const logits = info.outputs.find((o) => o.name === 'logits');
   if (!logits) throw new ModelLoadError(file, `no output named "logits" (outputs: ${info.outputs.map((o) => o.name).join(', ')})`);
-  if (logits.shape.length !== 2) {
+  // An empty shape means the graph does not say; the warm-up batch checks the real one.
+  if (logits.shape.length !== 0 && logits.shape.length !== 2) {
     throw new ModelLoadError(file, `output logits has rank ${logits.shape.length} [${logits.shape.join(', ')}]; expected [batch, num_labels]`);
   }
   const labels = logits.shape[1];
@@ -54,7 +56,7 @@ function resolveHead(folder: ModelFolder, numLabels: number): number {
   const h = folder.reward.rewardHead;
   const index = typeof h === 'number' ? h : folder.labels.indexOf(h);
   if (index < 0 || index >= numLabels) {
-    throw new ModelLoadError(`${folder.dir}/reward.json`, `reward_head ${JSON.stringify(h)} is not one of the model's ${numLabels} output(s)`);
+    throw new ModelLoadError(path.join(folder.dir, 'reward.json'), `reward_head ${JSON.stringify(h)} is not one of the model's ${numLabels} output(s)`);
   }
   return index;
 }
@@ -78,7 +80,7 @@ export async function createRuntime(
   let backend: Backend | undefined;
   try {
     const tokInfo = await tokenizers.ready().catch((err: Error) => {
-      throw new ModelLoadError(`${folder.dir}/tokenizer.json`, `cannot load tokenizer (${err.message})`);
+      throw new ModelLoadError(path.join(folder.dir, 'tokenizer.json'), `cannot load tokenizer (${err.message})`);
     });
     backend = await makeBackend({
       modelPath: folder.modelPath,
