@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Lifecycle } from './core/lifecycle.js';
+import { ModelRegistry } from './core/model-registry.js';
 import { createRuntime, type ModelRuntime } from './core/runtime.js';
 import { createMetrics } from './metrics.js';
 
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   } catch (err) {
     die('startup failed', err, 1);
   }
-  lifecycle.ready(runtime);
+  lifecycle.ready(new ModelRegistry([runtime]));
   logger.info(
     { model: runtime.folder.name, provider: runtime.backend.info.executionProvider, max_length: runtime.folder.reward.maxLength },
     'model ready',

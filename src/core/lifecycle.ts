@@ -1,5 +1,6 @@
 import { ServiceError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import type { ModelRegistry } from './model-registry.js';
 import type { ModelRuntime } from './runtime.js';
 
 /** Where the process is: loading the model, serving, or draining after SIGTERM. */
@@ -11,13 +12,13 @@ export type Phase = 'starting' | 'ready' | 'draining';
  */
 export class Lifecycle {
   phase: Phase = 'starting';
-  private loaded: ModelRuntime | null = null;
+  private loaded: ModelRegistry | null = null;
 
   constructor(readonly metrics: Metrics) {}
 
-  /** Marks the model loaded and warmed up. */
-  ready(runtime: ModelRuntime): void {
-    this.loaded = runtime;
+  /** Marks the models loaded and warmed up. */
+  ready(models: ModelRegistry): void {
+    this.loaded = models;
     if (this.phase === 'starting') this.phase = 'ready';
   }
 
@@ -26,13 +27,13 @@ export class Lifecycle {
     this.phase = 'draining';
   }
 
-  /** The loaded model, if any (for read-only routes that also answer while draining). */
-  get runtime(): ModelRuntime | null {
+  /** The loaded models, if any (for read-only routes that also answer while draining). */
+  get models(): ModelRegistry | null {
     return this.loaded;
   }
 
   /**
-   * The runtime for new scoring work.
+   * The model for new scoring work.
    * @throws ServiceError 503 while starting or draining.
    */
   acceptWork(): ModelRuntime {
@@ -41,6 +42,6 @@ export class Lifecycle {
       throw new ServiceError('shutting_down');
     }
     if (!this.loaded || this.phase !== 'ready') throw new ServiceError('not_ready');
-    return this.loaded;
+    return this.loaded.default;
   }
 }

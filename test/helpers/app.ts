@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Lifecycle } from '../../src/core/lifecycle.js';
+import { ModelRegistry } from '../../src/core/model-registry.js';
 import { createRuntime, type BackendFactory, type ModelRuntime } from '../../src/core/runtime.js';
 import { OrtBackend } from '../../src/infer/ort-backend.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -33,7 +34,7 @@ export async function startApp(env: Record<string, string> = {}, makeBackend?: B
   const lifecycle = new Lifecycle(createMetrics());
   const runtime = await createRuntime(config, lifecycle.metrics, makeBackend);
   await runtime.warmup();
-  lifecycle.ready(runtime);
+  lifecycle.ready(new ModelRegistry([runtime]));
   const app = await buildApp({ config, lifecycle });
   return {
     app,
