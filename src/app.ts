@@ -45,7 +45,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Bodies are JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   const schemas = requestSchemas(config);
-  await app.register(errorHandler);
+  await app.register(errorHandler, { bodyLimit: config.maxBodyBytes });
   await app.register(observability, { metrics: lifecycle.metrics });
   await app.register(drain, { lifecycle });
   await app.register(healthRoutes, { lifecycle });

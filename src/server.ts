@@ -1,5 +1,6 @@
 // The process: config, logger, listen, load the model, and a graceful shutdown on signals.
 // Everything HTTP lives in app.ts; everything about scoring in core/.
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   const address = await app.listen({ host: config.host, port: config.port });
-  logger.info({ address, port: app.server.address() && (app.server.address() as { port: number }).port }, 'listening');
+  logger.info({ address, port: (app.server.address() as AddressInfo).port }, 'listening');
   try {
     runtime = await createRuntime(config, lifecycle.metrics);
     if (config.warmup) await runtime.warmup();

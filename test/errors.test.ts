@@ -32,10 +32,10 @@ test('openapi.yaml documents exactly the codes of the table', () => {
 });
 
 test('unknown errors become internal_error without leaking their message', () => {
-  const e = toServiceError(new Error('ENOENT /secret/path/model.onnx'));
+  const e = toServiceError(new Error('ENOENT /secret/path/model.onnx'), 1024);
   assert.equal(e.code, 'internal_error');
   assert.doesNotMatch(e.message, /secret/);
   const s = new ServiceError('overloaded', 'full', { retryAfter: 2 });
-  assert.equal(toServiceError(s), s);
+  assert.equal(toServiceError(s, 1024), s);
   assert.equal(s.status, 429);
 });

@@ -63,4 +63,6 @@ test('error messages name the offending field and the cap', async () => {
   assert.match(big.json().error.message, /items\.0\.response is longer than 1000 characters/);
   const many = await t.app.inject({ method: 'POST', url: '/score', payload: JSON.stringify({ items: Array(17).fill({ text: 'a' }) }), headers: json });
   assert.match(many.json().error.message, /more than 16/);
+  const huge = await t.app.inject({ method: 'POST', url: '/score', payload: JSON.stringify({ items: [{ text: 'x'.repeat(70_000) }] }), headers: json });
+  assert.equal(huge.json().error.message, 'Request body is larger than 65536 bytes (MAX_BODY_BYTES)');
 });

@@ -12,12 +12,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
 };
 
-/** Maps any thrown value to one of our coded errors; unknown errors become internal_error. */
-export function toServiceError(err: unknown): ServiceError {
+/**
+ * Maps any thrown value to one of our coded errors; unknown errors become internal_error.
+ * @param bodyLimit the configured body limit, named in 413 messages
+ */
+export function toServiceError(err: unknown, bodyLimit: number): ServiceError {
   if (err instanceof ServiceError) return err;
   const fe = err as Partial<FastifyError>;
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-  if (mapped === 'payload_too_large') return new ServiceError(mapped, `Request body is larger than the limit of ${limitOf(fe)} bytes`);
+  if (mapped === 'payload_too_large') return new ServiceError(mapped, `Request body is larger than ${bodyLimit} bytes (MAX_BODY_BYTES)`);
   // secure-json-parse refuses prototype-poisoning keys with a SyntaxError that names them.
   if (/prototype|constructor/i.test(fe.message ?? '') && (mapped === 'invalid_json' || fe.statusCode === 400)) {
     return new ServiceError('invalid_json', 'Request body contains a forbidden key (__proto__ or constructor.prototype)');
@@ -27,23 +30,19 @@ export function toServiceError(err: unknown): ServiceError {
   return new ServiceError('internal_error', undefined, { cause: err });
 }
 
-function limitOf(fe: Partial<FastifyError>): string {
-  return /\d+/.exec(fe.message ?? '')?.[0] ?? 'configured';
-}
-
 /**
  * The one place errors become HTTP responses: `{"error": {"code", "message"}}` with the status
  * from the table in errors.ts. Messages are ours, never a stack or an internal path.
  */
-export const errorHandler = fp(async (app: FastifyInstance) => {
+export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: number }) => {
   app.setErrorHandler((err, request, reply) => {
-    const e = toServiceError(err);
+    const e = toServiceError(err, opts.bodyLimit);
     if (e.status >= 500) request.log.error({ err: e.cause ?? err, code: e.code }, 'request failed');
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
     return reply.code(e.status).send(envelope(e.code, e.message));
   });
   app.setNotFoundHandler((request, reply) => {
     const code: ErrorCode = 'not_found';
-    return reply.code(ERROR_CODES[code].status).send(envelope(code, `No route ${request.method} ${request.url.split('?')[0]}`));
+    return reply.code(ERROR_CODES[code].status).send(envelope(code, `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`));
   });
 });
