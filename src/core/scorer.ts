@@ -12,8 +12,6 @@ export interface ScoreResult {
   truncated: boolean[];
   /** Tokens the items occupy, special tokens included (padding excluded). */
   tokens: number;
-  /** Milliseconds spent in each stage, for response headers and logs. */
-  timings: { tokenizeMs: number; batchMs: number };
 }
 
 /** Options of one scoring call. */
@@ -49,8 +47,7 @@ export class Scorer {
         this.metrics.failures.inc({ reason: 'tokenization_failed' });
         throw new ServiceError('internal_error', 'Tokenization failed', { cause: err });
       }
-      const t1 = performance.now();
-      this.metrics.tokenizationDuration.observe((t1 - t0) / 1000);
+      this.metrics.tokenizationDuration.observe((performance.now() - t0) / 1000);
       if ('failure' in tokenized) {
         const f = tokenized.failure;
         this.metrics.failures.inc({ reason: 'truncation' });
@@ -63,7 +60,6 @@ export class Scorer {
         rewards: rewardsFrom(out.logits, out.numLabels, this.head),
         truncated: Array.from(tokenized.truncated, (t) => t === 1),
         tokens: tokenized.lengths.reduce((a, b) => a + b, 0),
-        timings: { tokenizeMs: t1 - t0, batchMs: performance.now() - t1 },
       };
     } finally {
       ticket.release();

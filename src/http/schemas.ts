@@ -41,9 +41,9 @@ function closest(issue: Issue): Issue[] | null {
 const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.') : 'body');
 
 /** Turns the first zod issue into a coded error naming the field (and the cap, if one was hit). */
-function toServiceError(issue: Issue): ServiceError {
+function issueToError(issue: Issue): ServiceError {
   const inner = closest(issue);
-  if (inner && inner.every((i) => i.code === 'too_big')) return toServiceError(inner[0]!);
+  if (inner && inner.every((i) => i.code === 'too_big')) return issueToError(inner[0]!);
   if (issue.code === 'too_big' && issue.origin === 'string') {
     return new ServiceError('text_too_long', `${where(issue.path)} is longer than ${String(issue.maximum)} characters`);
   }
@@ -61,5 +61,5 @@ function toServiceError(issue: Issue): ServiceError {
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  throw toServiceError(r.error.issues[0]!);
+  throw issueToError(r.error.issues[0]!);
 }
