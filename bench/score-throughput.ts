@@ -13,6 +13,7 @@ import { Formatter } from '../src/format/format.js';
 import { OrtBackend } from '../src/infer/ort-backend.js';
 import { readModelFolder } from '../src/model/model-folder.js';
 import { TokenEncoder } from '../src/tokenize/token-encoder.js';
+import { packRows } from '../src/util/pack-rows.js';
 import { projectRoot } from '../src/util/project-root.js';
 import { loadHhItems, type HhItem } from './hh-data.js';
 
@@ -133,15 +134,6 @@ async function limit(items: HhItem[], config: Config) {
     intraOpThreads: config.intraOpThreads,
     padTokenId: folder.padTokenId ?? 1,
   });
-  const pack = (b: number[][]) => {
-    const ids = new Int32Array(b.reduce((a, r) => a + r.length, 0));
-    let at = 0;
-    for (const r of b) {
-      ids.set(r, at);
-      at += r.length;
-    }
-    return { ids, lengths: Int32Array.from(b, (r) => r.length) };
-  };
   // Batches of BATCH sorted items (the definition of L), and batches cut by the service's own
   // limits (size and size × longest), which is the rate the batcher can at best reach.
   const fixed: number[][][] = [];
@@ -153,13 +145,13 @@ async function limit(items: HhItem[], config: Config) {
     else cur.push(r);
   }
   const rate = async (batches: number[][][]) => {
-    await backend.run(pack(batches[0]!));
+    await backend.run(packRows(batches[0]!));
     const t1 = performance.now();
     let next = 0;
     // One loop per worker, each taking the next batch as soon as its last one is back.
     await Promise.all(
       Array.from({ length: backend.concurrency }, async () => {
-        while (next < batches.length) await backend.run(pack(batches[next++]!));
+        while (next < batches.length) await backend.run(packRows(batches[next++]!));
       }),
     );
     return usable.length / ((performance.now() - t1) / 1000);

@@ -42,10 +42,10 @@ const SETTINGS = {
 } as const;
 
 type Settings = typeof SETTINGS;
+type SettingName = keyof Settings;
 
 /** Environment variable names of every setting. */
 export const SETTING_NAMES = Object.freeze(Object.keys(SETTINGS));
-type SettingName = keyof Settings;
 
 /** The parsed, frozen configuration. Keys are the camelCase of the environment names. */
 export interface Config {

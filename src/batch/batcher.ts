@@ -2,6 +2,7 @@ import { ServiceError } from '../errors.js';
 import type { Backend, BatchOutput } from '../infer/backend.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenizedBatch } from '../tokenize/tokenizer-pool.js';
+import { packRows } from '../util/pack-rows.js';
 import { selectBatch } from './select-batch.js';
 
 /** Limits of the dynamic batcher. */
@@ -222,18 +223,11 @@ export class Batcher {
     this.metrics.tokens.inc({ kind: 'real' }, real);
     this.metrics.tokens.inc({ kind: 'computed' }, computed);
 
-    const ids = new Int32Array(real);
-    const lengths = new Int32Array(items.length);
-    let at = 0;
-    items.forEach((it, r) => {
-      ids.set(it.ids, at);
-      lengths[r] = it.length;
-      at += it.length;
-    });
+    const batch = packRows(items.map((it) => it.ids));
     this.inFlight++;
     const end = this.metrics.inferenceDuration.startTimer();
     this.backend
-      .run({ ids, lengths })
+      .run(batch)
       .then(
         (out) => {
           this.metrics.inferredItems.inc(items.length);

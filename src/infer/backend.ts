@@ -1,8 +1,7 @@
-/** Token ids of one batch, packed like a TokenizedBatch: item i has `lengths[i]` ids. */
-export interface TokenBatch {
-  ids: Int32Array<ArrayBuffer>;
-  lengths: Int32Array<ArrayBuffer>;
-}
+import type { PackedRows } from '../util/pack-rows.js';
+
+/** Token ids of one batch, packed by packRows: item i has `lengths[i]` ids. */
+export type TokenBatch = PackedRows;
 
 /** Model output of one batch: `logits[i * numLabels + k]` is head k of item i. */
 export interface BatchOutput {

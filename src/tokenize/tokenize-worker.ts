@@ -1,5 +1,6 @@
 // Worker thread: owns one TokenEncoder, so tokenizing large requests never blocks the event loop.
 import { workerData } from 'node:worker_threads';
+import { packRows } from '../util/pack-rows.js';
 import { serveWorker } from '../workers/serve-worker.js';
 import { TokenEncoder } from './token-encoder.js';
 import type { TokenizeInfo, TokenizeRequest, TokenizeResult, TokenizeWorkerData } from './tokenizer-pool.js';
@@ -21,13 +22,7 @@ await serveWorker<TokenizeInfo, TokenizeRequest, TokenizeResult>(async () => {
           rows.push(r.ids);
           truncated[i] = r.truncated ? 1 : 0;
         }
-        const lengths = Int32Array.from(rows, (r) => r.length);
-        const ids = new Int32Array(lengths.reduce((a, b) => a + b, 0));
-        let at = 0;
-        for (const r of rows) {
-          ids.set(r, at);
-          at += r.length;
-        }
+        const { ids, lengths } = packRows(rows);
         return { result: { ids, lengths, truncated }, transfer: [ids.buffer, lengths.buffer, truncated.buffer] };
       },
     },

@@ -1,4 +1,5 @@
 import type { FormattedItem } from '../format/format.js';
+import type { PackedRows } from '../util/pack-rows.js';
 import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
 import type { EncodeFailure, TruncationMode } from './token-encoder.js';
 
@@ -22,13 +23,8 @@ export interface TokenizeRequest {
   mode: TruncationMode;
 }
 
-/**
- * Token ids of a whole request, packed: item i is `ids[offset_i, offset_i + lengths[i])`.
- * Typed arrays so they cross threads by transfer, not by copy.
- */
-export interface TokenizedBatch {
-  ids: Int32Array;
-  lengths: Int32Array;
+/** Token ids of a whole request, packed by packRows, and which items were truncated. */
+export interface TokenizedBatch extends PackedRows {
   truncated: Uint8Array;
 }
 
