@@ -39,6 +39,13 @@ const SETTINGS = {
   MAX_CHARS_PER_TEXT: { schema: int(1, 10_000_000), default: '65536', help: 'characters per prompt/response/text (422 above)' },
   SHUTDOWN_GRACE_MS: { schema: int(0, 3_600_000), default: '30000', help: 'time to finish accepted work after SIGTERM' },
   WARMUP: { schema: bool, default: 'true', help: 'run one warm-up batch before reporting ready' },
+  EXECUTION_PROVIDER: {
+    schema: z.enum(['cpu', 'cuda']),
+    default: 'cpu',
+    help: 'ONNX Runtime execution provider (cuda needs `npm run install:cuda13` or `install:cuda12`)',
+  },
+  DEVICE_ID: { schema: int(0, 255), default: '0', help: 'CUDA device index (after CUDA_VISIBLE_DEVICES)' },
+  ALLOW_CPU_FALLBACK: { schema: bool, default: 'false', help: 'with cuda: serve on CPU with a warning when CUDA cannot start' },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -66,6 +73,9 @@ export interface Config {
   readonly maxCharsPerText: number;
   readonly shutdownGraceMs: number;
   readonly warmup: boolean;
+  readonly executionProvider: z.infer<Settings['EXECUTION_PROVIDER']['schema']>;
+  readonly deviceId: number;
+  readonly allowCpuFallback: boolean;
 }
 
 /** Thrown for an invalid setting or flag; its message names the setting and what is accepted. */

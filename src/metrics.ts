@@ -78,6 +78,12 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers,
     }),
+    modelInfo: new client.Gauge({
+      name: `${METRIC_PREFIX}model_info`,
+      help: 'Always 1 per loaded model; labels say where it runs (execution_provider is the one actually used)',
+      labelNames: ['model', 'execution_provider', 'requested_provider', 'device'] as const,
+      registers,
+    }),
     droppedItems: new client.Counter({
       name: `${METRIC_PREFIX}dropped_items_total`,
       help: 'Queued items dropped before inference, by reason',

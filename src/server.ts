@@ -61,8 +61,15 @@ async function main(): Promise<void> {
     die('startup failed', err, 1);
   }
   lifecycle.ready(new ModelRegistry([runtime]));
+  const { executionProvider, fallbackReason, gpu } = runtime.backend.info;
+  if (fallbackReason) logger.warn({ requested: config.executionProvider, reason: fallbackReason }, 'CUDA NOT USED: serving on CPU (ALLOW_CPU_FALLBACK)');
   logger.info(
-    { model: runtime.folder.name, provider: runtime.backend.info.executionProvider, max_length: runtime.folder.reward.maxLength },
+    {
+      model: runtime.folder.name,
+      provider: executionProvider,
+      ...(gpu && { gpu: gpu.name, gpu_memory_mib: gpu.memoryTotalMiB, gpu_memory_used_mib: gpu.memoryUsedMiB, driver: gpu.driver }),
+      max_length: runtime.folder.reward.maxLength,
+    },
     'model ready',
   );
 }

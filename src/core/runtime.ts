@@ -87,10 +87,18 @@ export async function createRuntime(
       workers: config.inferWorkers,
       intraOpThreads: config.intraOpThreads,
       padTokenId: folder.padTokenId ?? tokInfo.padTokenId ?? 0,
+      executionProvider: config.executionProvider,
+      deviceId: config.deviceId,
+      allowCpuFallback: config.allowCpuFallback,
     }).catch((err: Error) => {
       throw err instanceof ModelLoadError ? err : new ModelLoadError(folder.modelPath, err.message);
     });
     const numLabels = checkModelIo(backend.info, folder);
+    const { executionProvider, requestedProvider, gpu } = backend.info;
+    metrics.modelInfo.set(
+      { model: folder.name, execution_provider: executionProvider, requested_provider: requestedProvider ?? executionProvider, device: gpu?.name ?? 'cpu' },
+      1,
+    );
     const head = resolveHead(folder, numLabels);
     const batcher = new Batcher(backend, config, metrics);
     const scorer = new Scorer(folder.reward.template, folder.reward.maxLength, head, tokenizers, batcher, metrics);

@@ -1,4 +1,5 @@
 import type { PackedRows } from '../util/pack-rows.js';
+import type { GpuInfo } from './cuda-check.js';
 
 /** Token ids of one batch, packed by packRows: item i has `lengths[i]` ids. */
 export type TokenBatch = PackedRows;
@@ -16,9 +17,21 @@ export interface TensorInfo {
   shape: ReadonlyArray<number | string>;
 }
 
+/** Where ONNX Runtime runs a model. */
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export type { GpuInfo };
+
 /** What a backend reports once its session is loaded. */
 export interface BackendInfo {
+  /** The provider actually used. */
   executionProvider: string;
+  /** The provider the config asked for; differs from executionProvider after a CPU fallback. */
+  requestedProvider?: ExecutionProvider;
+  /** Why the requested provider was not used (ALLOW_CPU_FALLBACK). */
+  fallbackReason?: string;
+  /** The GPU of a CUDA session, when nvidia-smi can describe it. */
+  gpu?: GpuInfo;
   inputs: TensorInfo[];
   outputs: TensorInfo[];
 }

@@ -1,16 +1,21 @@
 import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
-import type { Backend, BackendInfo, BatchOutput, TokenBatch } from './backend.js';
+import type { Backend, BackendInfo, BatchOutput, ExecutionProvider, TokenBatch } from './backend.js';
 import type { OrtWorkerData } from './ort-worker.js';
 
-/** Settings of the ONNX Runtime CPU backend. */
+/** Settings of the ONNX Runtime backend. */
 export interface OrtBackendOptions {
   modelPath: string;
   workers: number;
   intraOpThreads: number;
   padTokenId: number;
+  /** Defaults to cpu. */
+  executionProvider?: ExecutionProvider;
+  deviceId?: number;
+  /** With cuda: run on CPU (and say why in info.fallbackReason) when CUDA cannot start. */
+  allowCpuFallback?: boolean;
 }
 
-/** ONNX Runtime on CPU: one session per worker thread; batches go to the least busy worker. */
+/** ONNX Runtime on CPU or CUDA: one session per worker thread; batches go to the least busy worker. */
 export class OrtBackend implements Backend {
   private constructor(
     private readonly pool: WorkerPool<BackendInfo, TokenBatch, BatchOutput>,
@@ -24,7 +29,14 @@ export class OrtBackend implements Backend {
   /** Starts the workers and waits until every session is loaded. */
   static async create(opts: OrtBackendOptions): Promise<OrtBackend> {
     const url = new URL('./ort-worker.js', import.meta.url);
-    const data: OrtWorkerData = { modelPath: opts.modelPath, intraOpThreads: opts.intraOpThreads, padTokenId: opts.padTokenId };
+    const data: OrtWorkerData = {
+      modelPath: opts.modelPath,
+      intraOpThreads: opts.intraOpThreads,
+      padTokenId: opts.padTokenId,
+      executionProvider: opts.executionProvider ?? 'cpu',
+      deviceId: opts.deviceId ?? 0,
+      allowCpuFallback: opts.allowCpuFallback ?? false,
+    };
     const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`));
     try {
       const infos = await pool.ready();

@@ -1,15 +1,21 @@
 // Worker thread that owns one ONNX Runtime session. The only module that imports
 // onnxruntime-node: session.run is synchronous, so it must never run on the event loop.
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { serveWorker } from '../workers/serve-worker.js';
-import type { BackendInfo, BatchOutput, TensorInfo, TokenBatch } from './backend.js';
+import type { BackendInfo, BatchOutput, ExecutionProvider, GpuInfo, TensorInfo, TokenBatch } from './backend.js';
+import { checkCuda, CudaUnavailableError } from './cuda-check.js';
 
 /** What an ORT worker is started with. */
 export interface OrtWorkerData {
   modelPath: string;
   intraOpThreads: number;
   padTokenId: number;
+  executionProvider: ExecutionProvider;
+  deviceId: number;
+  allowCpuFallback: boolean;
 }
 
 const data = workerData as OrtWorkerData;
@@ -48,23 +54,60 @@ function feeds(session: ort.InferenceSession, batch: TokenBatch): Record<string,
   return out;
 }
 
-await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
-  let session: ort.InferenceSession;
+/** ORT loads execution-provider libraries from the folder of its own libonnxruntime.so. */
+function ortBinDir(): string {
+  const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+
+async function open(provider: ExecutionProvider): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(data.modelPath, {
+    executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: data.deviceId }] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: data.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  });
+}
+
+/** A CUDA session, or with allowCpuFallback a CPU session and the reason CUDA was not used. */
+async function openCuda(): Promise<{ session: ort.InferenceSession; gpu?: GpuInfo; fallbackReason?: string }> {
+  let reason: string;
   try {
-    session = await ort.InferenceSession.create(data.modelPath, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: data.intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-    });
+    const gpu = checkCuda(ortBinDir(), data.deviceId);
+    try {
+      return { session: await open('cuda'), gpu };
+    } catch (err) {
+      // Blame the provider only if the same model opens on CPU; else it is the model's fault.
+      const cpu = await open('cpu');
+      await cpu.release();
+      throw new CudaUnavailableError(`CUDA execution provider failed to start on device ${data.deviceId} (${firstLine(err)}); ONNX Runtime's log above names the cause`);
+    }
   } catch (err) {
-    // ORT's messages are long and multi-line; keep the first line for the startup error.
-    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new Error(`cannot load ONNX model (${first})`);
+    if (!(err instanceof CudaUnavailableError)) throw err;
+    reason = err.message;
   }
+  if (!data.allowCpuFallback) throw new CudaUnavailableError(reason);
+  return { session: await open('cpu'), fallbackReason: reason };
+}
+
+await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
+  let opened: { session: ort.InferenceSession; gpu?: GpuInfo; fallbackReason?: string };
+  try {
+    opened = data.executionProvider === 'cuda' ? await openCuda() : { session: await open('cpu') };
+  } catch (err) {
+    if (err instanceof CudaUnavailableError) throw err;
+    // ORT's messages are long and multi-line; keep the first line for the startup error.
+    throw new Error(`cannot load ONNX model (${firstLine(err)})`);
+  }
+  const { session } = opened;
   const info: BackendInfo = {
-    executionProvider: 'cpu',
+    executionProvider: opened.fallbackReason ? 'cpu' : data.executionProvider,
+    requestedProvider: data.executionProvider,
+    ...(opened.gpu && { gpu: opened.gpu }),
+    ...(opened.fallbackReason && { fallbackReason: opened.fallbackReason }),
     inputs: describe(session.inputMetadata),
     outputs: describe(session.outputMetadata),
   };

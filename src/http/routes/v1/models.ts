@@ -26,6 +26,8 @@ function describe(rt: ModelRuntime, c: Config) {
     temperature: folder.reward.temperature,
     normalization: folder.reward.normalization,
     execution_provider: backend.info.executionProvider,
+    device: backend.info.gpu ? { name: backend.info.gpu.name, memory_total_mib: backend.info.gpu.memoryTotalMiB } : null,
+    ...(backend.info.fallbackReason && { cpu_fallback_reason: backend.info.fallbackReason }),
     inputs: backend.info.inputs.map((i) => i.name),
     batching: {
       max_batch_size: c.maxBatchSize,

@@ -1,0 +1,12 @@
+#!/bin/sh
+# The official path: onnxruntime-node's own installer downloads ORT 1.29.0's CUDA 12 execution
+# provider (libonnxruntime_providers_cuda.so + _shared) from NuGet into its bin folder. Needs
+# internet access to api.nuget.org and, at run time, the CUDA 12 + cuDNN 9 runtime libraries.
+# .npmrc sets onnxruntime-node-install=skip so that `npm ci` stays CPU-only; this overrides it.
+set -eu
+ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js
+BIN=node_modules/onnxruntime-node/bin/napi-v6/linux/x64
+for lib in libonnxruntime_providers_shared.so libonnxruntime_providers_cuda.so; do
+  test -f "$BIN/$lib" || { echo "install:cuda12: $BIN/$lib is missing after the install" >&2; exit 1; }
+done
+echo "installed the CUDA 12 execution provider into $BIN; start with EXECUTION_PROVIDER=cuda"
