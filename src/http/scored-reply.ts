@@ -14,18 +14,10 @@ export function timingHeaders(reply: FastifyReply, s: Scored): void {
 }
 
 /** Optional reward fields of a reply: raw rewards when normalized, every head, ensemble spread. */
-export function rewardExtras(s: Scored, normalized: boolean, pick: (xs: number[]) => number[] = (xs) => xs) {
+export function rewardExtras(s: Scored, normalized: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (normalized) out.raw_rewards = pick(s.raw);
-  if (s.heads) out.heads = Object.fromEntries(Object.entries(s.heads).map(([k, v]) => [k, pick(v)]));
-  if (s.ensemble) {
-    const e = s.ensemble;
-    out.ensemble = {
-      k: e.k,
-      std: pick(e.std),
-      conservative: pick(e.conservative),
-      members: Object.fromEntries(Object.entries(e.members).map(([k, v]) => [k, pick(v)])),
-    };
-  }
+  if (normalized) out.raw_rewards = s.raw;
+  if (s.heads) out.heads = s.heads;
+  if (s.ensemble) out.ensemble = s.ensemble;
   return out;
 }
