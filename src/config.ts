@@ -48,12 +48,12 @@ const SETTINGS = {
   // Several models: each gets its own tokenizer and inference workers and its own batcher.
   MODELS: { schema: list(/^[^,]+$/, 'comma-separated model folders'), default: '', help: 'model folders to serve (comma-separated); empty = MODEL_DIR alone' },
   ENSEMBLES: {
-    schema: list(/^[\w.:-]+=[\w.:-]+(\+[\w.:-]+)+$/, 'comma-separated name=model+model[+…]'),
+    schema: list(/^[^=+,\s]+=[^=+,\s]+(\+[^=+,\s]+)+$/, 'comma-separated name=model+model[+…]'),
     default: '',
     help: 'named ensembles of served models, e.g. safe=rm-a+rm-b (comma-separated)',
   },
   ENSEMBLE_K: { schema: z.coerce.number().min(0).max(100), default: '1', help: "k of an ensemble's conservative reward mean − k·std" },
-  DEFAULT_MODEL: { schema: z.string().regex(/^[\w.:-]{0,128}$/), default: '', help: 'model or ensemble answering requests that name none; empty = the first model' },
+  DEFAULT_MODEL: { schema: z.string().max(128), default: '', help: 'model or ensemble answering requests that name none; empty = the first model' },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -152,10 +152,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     out.intraOpThreads = Math.max(1, Math.floor(os.availableParallelism() / (out.inferWorkers as number)));
   }
   if ((out.models as string[]).length === 0) out.models = [out.modelDir];
-  out.ensembles = (out.ensembles as string[]).map((e) => {
-    const [name, members] = e.split('=') as [string, string];
-    return Object.freeze({ name, members: Object.freeze(members.split('+')) });
-  });
+  Object.freeze(out.models);
+  out.ensembles = Object.freeze(
+    (out.ensembles as string[]).map((e) => {
+      const [name, members] = e.split('=') as [string, string];
+      return Object.freeze({ name, members: Object.freeze(members.split('+')) });
+    }),
+  );
   const config = out as unknown as Config;
   // A request larger than the whole queue could never be admitted: it would get 429 forever.
   // /compare queues up to two items per pair.

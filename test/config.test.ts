@@ -51,6 +51,8 @@ test('MODELS lists several folders (else MODEL_DIR alone); ENSEMBLES name groups
   ]);
   assert.equal(many.ensembleK, 0.5);
   assert.equal(many.defaultModel, 'duo');
+  assert.ok(Object.isFrozen(many.models) && Object.isFrozen(many.ensembles));
+  assert.deepEqual(loadConfig({ ENSEMBLES: 'org/duo=org/rm-a+rm_b.v2' }).ensembles, [{ name: 'org/duo', members: ['org/rm-a', 'rm_b.v2'] }]);
   assert.throws(() => loadConfig({ ENSEMBLES: 'solo=a' }), /ENSEMBLES \(--ensembles\) = "solo=a": expected comma-separated name=model\+model/);
   assert.throws(() => loadConfig({ ENSEMBLE_K: '-1' }), /ENSEMBLE_K.*a number from 0 to 100/);
 });
