@@ -7,9 +7,11 @@ import { drain } from './http/plugins/drain.js';
 import { errorHandler } from './http/plugins/error-handler.js';
 import { observability } from './http/plugins/observability.js';
 import { compareRoute } from './http/routes/compare.js';
+import { getRewardRoute } from './http/routes/get-reward.js';
 import { healthRoutes } from './http/routes/health/index.js';
 import { metricsRoute } from './http/routes/metrics.js';
 import { openapiRoute } from './http/routes/openapi.js';
+import { rankRoute } from './http/routes/rank.js';
 import { scoreRoute } from './http/routes/score.js';
 import { modelsRoute } from './http/routes/v1/models.js';
 import { requestSchemas } from './http/schemas.js';
@@ -54,5 +56,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(modelsRoute, { lifecycle, config });
   await app.register(scoreRoute, { lifecycle, schemas });
   await app.register(compareRoute, { lifecycle, schemas });
+  await app.register(rankRoute, { lifecycle, schemas });
+  await app.register(getRewardRoute, { lifecycle, schemas });
   return app;
 }

@@ -4,6 +4,12 @@ import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+// Empty, or comma-separated entries (spaces around them ignored).
+const list = (entry: RegExp, what: string) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((e) => e.trim()).filter((e) => e.length > 0))
+    .refine((es) => es.every((e) => entry.test(e)), what);
 
 /**
  * Every setting: its environment variable, the CLI flag derived from it (`MAX_BATCH_SIZE` →
@@ -46,6 +52,15 @@ const SETTINGS = {
   },
   DEVICE_ID: { schema: int(0, 255), default: '0', help: 'CUDA device index (after CUDA_VISIBLE_DEVICES)' },
   ALLOW_CPU_FALLBACK: { schema: bool, default: 'false', help: 'with cuda: serve on CPU with a warning when CUDA cannot start' },
+  // Several models: each gets its own tokenizer and inference workers and its own batcher.
+  MODELS: { schema: list(/^[^,]+$/, 'comma-separated model folders'), default: '', help: 'model folders to serve (comma-separated); empty = MODEL_DIR alone' },
+  ENSEMBLES: {
+    schema: list(/^[^=+,\s]+=[^=+,\s]+(\+[^=+,\s]+)+$/, 'comma-separated name=model+model[+…]'),
+    default: '',
+    help: 'named ensembles of served models, e.g. safe=rm-a+rm-b (comma-separated)',
+  },
+  ENSEMBLE_K: { schema: z.coerce.number().min(0).max(100), default: '1', help: "k of an ensemble's conservative reward mean − k·std" },
+  DEFAULT_MODEL: { schema: z.string().max(128), default: '', help: 'model or ensemble answering requests that name none; empty = the first model' },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -76,6 +91,18 @@ export interface Config {
   readonly executionProvider: z.infer<Settings['EXECUTION_PROVIDER']['schema']>;
   readonly deviceId: number;
   readonly allowCpuFallback: boolean;
+  /** Model folders to serve; `[MODEL_DIR]` unless MODELS lists some. */
+  readonly models: readonly string[];
+  readonly ensembles: readonly EnsembleSpec[];
+  readonly ensembleK: number;
+  /** Name of the model or ensemble that answers requests naming none; '' = the first model. */
+  readonly defaultModel: string;
+}
+
+/** A named group of served models (ENSEMBLES). */
+export interface EnsembleSpec {
+  readonly name: string;
+  readonly members: readonly string[];
 }
 
 /** Thrown for an invalid setting or flag; its message names the setting and what is accepted. */
@@ -89,9 +116,11 @@ const flag = (name: string) => name.toLowerCase().replace(/_/g, '-');
 function describe(schema: z.ZodType): string {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   if (Array.isArray(json.enum)) return `one of ${json.enum.join(', ')}`;
+  if (json.type === 'number') return `a number from ${String(json.minimum)} to ${String(json.maximum)}`;
   if (typeof json.minimum === 'number' && typeof json.maximum === 'number') {
     return `an integer from ${json.minimum} to ${json.maximum}`;
   }
+  if (json.type === 'string' && json.minLength === undefined) return 'a string';
   return 'a non-empty string';
 }
 
@@ -122,13 +151,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     const raw = flags[flag(name)] ?? env[name] ?? s.default;
     const parsed = (s.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
-      throw new ConfigError(`invalid ${name} (--${flag(name)}) = ${JSON.stringify(raw)}: expected ${describe(s.schema)}`);
+      // A refinement (the list formats) says what it expects itself.
+      const issue = parsed.error.issues[0];
+      const expected = issue?.code === 'custom' ? issue.message : describe(s.schema);
+      throw new ConfigError(`invalid ${name} (--${flag(name)}) = ${JSON.stringify(raw)}: expected ${expected}`);
     }
     out[camel(name)] = parsed.data;
   }
   if (out.intraOpThreads === 0) {
     out.intraOpThreads = Math.max(1, Math.floor(os.availableParallelism() / (out.inferWorkers as number)));
   }
+  if ((out.models as string[]).length === 0) out.models = [out.modelDir];
+  Object.freeze(out.models);
+  out.ensembles = Object.freeze(
+    (out.ensembles as string[]).map((e) => {
+      const [name, members] = e.split('=') as [string, string];
+      return Object.freeze({ name, members: Object.freeze(members.split('+')) });
+    }),
+  );
   const config = out as unknown as Config;
   // A request larger than the whole queue could never be admitted: it would get 429 forever.
   // /compare queues up to two items per pair.

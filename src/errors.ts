@@ -12,7 +12,10 @@ export const ERROR_CODES = Object.freeze({
   text_too_long: { status: 422, message: 'A text is longer than the character limit' },
   item_too_long: { status: 422, message: 'An item is longer than the model accepts' },
   response_too_long: { status: 422, message: 'A response alone is longer than the model accepts' },
+  no_chat_template: { status: 422, message: 'The model has no chat template for conversation input' },
+  chat_template_error: { status: 422, message: 'The chat template refused the conversation' },
   not_found: { status: 404, message: 'No such route' },
+  model_not_found: { status: 404, message: 'No such model or ensemble' },
   overloaded: { status: 429, message: 'The queue is full; retry later' },
   // Logged only: the client has gone, so nothing is sent (nginx's convention).
   client_closed: { status: 499, message: 'The client closed the connection' },

@@ -5,8 +5,8 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Lifecycle } from './core/lifecycle.js';
-import { ModelRegistry } from './core/model-registry.js';
-import { createRuntime, type ModelRuntime } from './core/runtime.js';
+import { loadModels } from './core/load-models.js';
+import type { ModelRegistry } from './core/model-registry.js';
 import { createMetrics } from './metrics.js';
 
 /** One clear line on stderr and a non-zero exit; no stack trace for expected failures. */
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'reward-server' } });
   const lifecycle = new Lifecycle(createMetrics());
   const app = await buildApp({ config, lifecycle, logger });
-  let runtime: ModelRuntime | null = null;
+  let models: ModelRegistry | null = null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs);
     timer.unref();
     await app.close(); // waits until every accepted request has been answered
-    await runtime?.close();
+    await models?.close();
     logger.info('stopped');
     process.exit(0);
   };
@@ -55,23 +55,28 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ address, port: (app.server.address() as AddressInfo).port }, 'listening');
   try {
-    runtime = await createRuntime(config, lifecycle.metrics);
-    if (config.warmup) await runtime.warmup();
+    models = await loadModels(config, lifecycle.metrics);
   } catch (err) {
     die('startup failed', err, 1);
   }
-  lifecycle.ready(new ModelRegistry([runtime]));
-  const { executionProvider, fallbackReason, gpu } = runtime.backend.info;
-  if (fallbackReason) logger.warn({ requested: config.executionProvider, reason: fallbackReason }, 'CUDA NOT USED: serving on CPU (ALLOW_CPU_FALLBACK)');
-  logger.info(
-    {
-      model: runtime.folder.name,
-      provider: executionProvider,
-      ...(gpu && { gpu: gpu.name, gpu_memory_mib: gpu.memoryTotalMiB, gpu_memory_used_mib: gpu.memoryUsedMiB, driver: gpu.driver }),
-      max_length: runtime.folder.reward.maxLength,
-    },
-    'model ready',
-  );
+  lifecycle.ready(models);
+  for (const rt of models.all()) {
+    const { executionProvider, fallbackReason, gpu } = rt.backend.info;
+    if (fallbackReason) {
+      logger.warn({ model: rt.folder.name, requested: config.executionProvider, reason: fallbackReason }, 'CUDA NOT USED: serving on CPU (ALLOW_CPU_FALLBACK)');
+    }
+    logger.info(
+      {
+        model: rt.folder.name,
+        provider: executionProvider,
+        ...(gpu && { gpu: gpu.name, gpu_memory_mib: gpu.memoryTotalMiB, gpu_memory_used_mib: gpu.memoryUsedMiB, driver: gpu.driver }),
+        max_length: rt.folder.reward.maxLength,
+      },
+      'model ready',
+    );
+  }
+  for (const e of models.ensembles()) logger.info({ ensemble: e.name, members: e.members.map((m) => m.name), k: e.k }, 'ensemble ready');
+  logger.info({ default: models.defaultTarget.name }, 'default model');
 }
 
 main().catch((err: unknown) => die(err instanceof ConfigError ? 'config error' : 'startup failed', err, 1));

@@ -37,3 +37,22 @@ test('README documents every setting', async () => {
   const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
   for (const name of SETTING_NAMES) assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), name);
 });
+
+test('MODELS lists several folders (else MODEL_DIR alone); ENSEMBLES name groups of them', () => {
+  const one = loadConfig({ MODEL_DIR: 'm/x' });
+  assert.deepEqual(one.models, ['m/x']);
+  assert.deepEqual(one.ensembles, []);
+  assert.equal(one.defaultModel, '');
+  const many = loadConfig({ MODELS: 'm/a, m/b ,m/c', ENSEMBLES: 'duo=a+b, all=a+b+c', ENSEMBLE_K: '0.5', DEFAULT_MODEL: 'duo' });
+  assert.deepEqual(many.models, ['m/a', 'm/b', 'm/c']);
+  assert.deepEqual(many.ensembles, [
+    { name: 'duo', members: ['a', 'b'] },
+    { name: 'all', members: ['a', 'b', 'c'] },
+  ]);
+  assert.equal(many.ensembleK, 0.5);
+  assert.equal(many.defaultModel, 'duo');
+  assert.ok(Object.isFrozen(many.models) && Object.isFrozen(many.ensembles));
+  assert.deepEqual(loadConfig({ ENSEMBLES: 'org/duo=org/rm-a+rm_b.v2' }).ensembles, [{ name: 'org/duo', members: ['org/rm-a', 'rm_b.v2'] }]);
+  assert.throws(() => loadConfig({ ENSEMBLES: 'solo=a' }), /ENSEMBLES \(--ensembles\) = "solo=a": expected comma-separated name=model\+model/);
+  assert.throws(() => loadConfig({ ENSEMBLE_K: '-1' }), /ENSEMBLE_K.*a number from 0 to 100/);
+});

@@ -36,12 +36,14 @@ function shape(raw: Json): unknown {
 
 const schemas = requestSchemas({ maxItemsPerRequest: 10, maxCharsPerText: 10 });
 
-for (const [route, name] of [
-  ['/score', 'ScoreRequest'],
-  ['/compare', 'CompareRequest'],
+for (const [route, name, key] of [
+  ['/score', 'ScoreRequest', 'score'],
+  ['/compare', 'CompareRequest', 'compare'],
+  ['/rank', 'RankRequest', 'rank'],
+  ['/get_reward', 'GetRewardRequest', 'getReward'],
 ] as const) {
   test(`openapi.yaml ${name} and the zod schema of ${route} agree on fields and required fields`, () => {
-    const zodJson = z.toJSONSchema(schemas[route === '/score' ? 'score' : 'compare'], { io: 'input' }) as Json;
+    const zodJson = z.toJSONSchema(schemas[key], { io: 'input' }) as Json;
     // zod marks fields with defaults as optional on input, as OpenAPI does.
     const fromOpenapi = shape(doc.components.schemas[name]);
     assert.deepEqual(shape(zodJson), fromOpenapi);

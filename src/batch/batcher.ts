@@ -18,6 +18,10 @@ export interface BatcherOptions {
 export interface JobOutput {
   logits: Float32Array;
   numLabels: number;
+  /** ms from queueing until the request's first batch started. */
+  queueMs: number;
+  /** ms from the first batch's start until the request's last result arrived. */
+  inferenceMs: number;
 }
 
 /** One request's items in flight: resolves when its last item has been inferred. */
@@ -26,6 +30,8 @@ class Job {
   done = false;
   logits: Float32Array | null = null;
   numLabels = 0;
+  readonly queuedAt = performance.now();
+  startedAt: number | null = null;
   constructor(
     readonly size: number,
     readonly resolve: (out: JobOutput) => void,
@@ -43,7 +49,8 @@ class Job {
     this.logits.set(out.logits.subarray(row * out.numLabels, (row + 1) * out.numLabels), index * out.numLabels);
     if (--this.remaining === 0) {
       this.done = true;
-      this.resolve({ logits: this.logits, numLabels: this.numLabels });
+      const started = this.startedAt ?? this.queuedAt;
+      this.resolve({ logits: this.logits, numLabels: this.numLabels, queueMs: started - this.queuedAt, inferenceMs: performance.now() - started });
     }
   }
 
@@ -56,6 +63,7 @@ class Job {
 
 interface QueuedItem {
   readonly ids: Int32Array;
+  readonly typeIds: Uint8Array | undefined;
   readonly length: number;
   readonly enqueuedAt: number;
   readonly job: Job;
@@ -135,7 +143,8 @@ export class Batcher {
       let at = 0;
       for (let i = 0; i < batch.lengths.length; i++) {
         const length = batch.lengths[i]!;
-        this.queue.push({ ids: batch.ids.subarray(at, at + length), length, enqueuedAt: now, job, index: i });
+        const typeIds = batch.typeIds?.subarray(at, at + length);
+        this.queue.push({ ids: batch.ids.subarray(at, at + length), typeIds, length, enqueuedAt: now, job, index: i });
         this.queuedTokens += length;
         at += length;
       }
@@ -171,7 +180,8 @@ export class Batcher {
 
   private adjust(delta: number): void {
     this.reserved += delta;
-    this.metrics.queueDepth.set(this.reserved);
+    // inc, not set: each served model has its own batcher and the gauge is their sum.
+    this.metrics.queueDepth.inc(delta);
   }
 
   private pump(): void {
@@ -213,6 +223,7 @@ export class Batcher {
       real += it.length;
       longest = Math.max(longest, it.length);
       this.metrics.queueWait.observe((now - it.enqueuedAt) / 1000);
+      it.job.startedAt ??= now;
     }
     this.queuedTokens -= real;
     this.adjust(-items.length);
@@ -223,7 +234,10 @@ export class Batcher {
     this.metrics.tokens.inc({ kind: 'real' }, real);
     this.metrics.tokens.inc({ kind: 'computed' }, computed);
 
-    const batch = packRows(items.map((it) => it.ids));
+    const batch = packRows(
+      items.map((it) => it.ids),
+      items.map((it) => it.typeIds),
+    );
     this.inFlight++;
     const end = this.metrics.inferenceDuration.startTimer();
     this.backend

@@ -1,7 +1,7 @@
 import { ServiceError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelRegistry } from './model-registry.js';
-import type { ModelRuntime } from './runtime.js';
+import type { ScoringTarget } from './scoring-target.js';
 
 /** Where the process is: loading the model, serving, or draining after SIGTERM. */
 export type Phase = 'starting' | 'ready' | 'draining';
@@ -33,15 +33,15 @@ export class Lifecycle {
   }
 
   /**
-   * The model for new scoring work.
-   * @throws ServiceError 503 while starting or draining.
+   * The model or ensemble for new scoring work: the one named, or the default.
+   * @throws ServiceError 503 while starting or draining; 404 model_not_found for an unknown name.
    */
-  acceptWork(): ModelRuntime {
+  acceptWork(model?: string): ScoringTarget {
     if (this.phase === 'draining') {
       this.metrics.failures.inc({ reason: 'shutting_down' });
       throw new ServiceError('shutting_down');
     }
     if (!this.loaded || this.phase !== 'ready') throw new ServiceError('not_ready');
-    return this.loaded.default;
+    return this.loaded.resolve(model);
   }
 }

@@ -1,24 +1,77 @@
+import type { EnsembleSpec } from '../config.js';
+import { ServiceError } from '../errors.js';
+import { Ensemble } from './ensemble.js';
 import type { ModelRuntime } from './runtime.js';
+import { ModelTarget, type ScoringTarget } from './scoring-target.js';
 
-/**
- * The loaded models by name. One today (MODEL_DIR); requests that name a model, and
- * ensembles, plug in here.
- */
+/** How the registry is assembled besides the models: ensembles and the default name. */
+export interface RegistryOptions {
+  ensembles?: readonly EnsembleSpec[];
+  /** k of every ensemble unless a request sets one. */
+  ensembleK?: number;
+  /** Model or ensemble answering requests that name none; '' or absent = the first model. */
+  defaultName?: string;
+}
+
+/** The loaded models and the ensembles over them, by name; requests pick one with "model". */
 export class ModelRegistry {
-  private readonly byName = new Map<string, ModelRuntime>();
-  /** The model that answers requests naming none. */
-  readonly default: ModelRuntime;
+  private readonly models = new Map<string, ModelTarget>();
+  private readonly groups = new Map<string, Ensemble>();
+  /** The target that answers requests naming none. */
+  readonly defaultTarget: ScoringTarget;
 
-  constructor(runtimes: readonly ModelRuntime[]) {
+  /** @throws Error naming the duplicate or unknown model (a startup error). */
+  constructor(runtimes: readonly ModelRuntime[], opts: RegistryOptions = {}) {
     if (runtimes.length === 0) throw new Error('a registry needs at least one model');
     for (const rt of runtimes) {
-      if (this.byName.has(rt.folder.name)) throw new Error(`two models are named ${rt.folder.name}`);
-      this.byName.set(rt.folder.name, rt);
+      if (this.models.has(rt.folder.name)) throw new Error(`two models are named ${rt.folder.name}`);
+      this.models.set(rt.folder.name, new ModelTarget(rt));
     }
-    this.default = runtimes[0]!;
+    for (const spec of opts.ensembles ?? []) {
+      if (this.models.has(spec.name) || this.groups.has(spec.name)) throw new Error(`ensemble ${spec.name}: the name is already taken`);
+      const members = spec.members.map((m) => {
+        const t = this.models.get(m);
+        if (!t) throw new Error(`ensemble ${spec.name}: no served model is named ${m} (models: ${[...this.models.keys()].join(', ')})`);
+        return t;
+      });
+      if (new Set(spec.members).size !== members.length) throw new Error(`ensemble ${spec.name}: a model is listed twice`);
+      this.groups.set(spec.name, new Ensemble(spec.name, members, opts.ensembleK ?? 1));
+    }
+    const name = opts.defaultName || runtimes[0]!.folder.name;
+    const target = this.models.get(name) ?? this.groups.get(name);
+    if (!target) throw new Error(`DEFAULT_MODEL ${name} is neither a served model nor an ensemble`);
+    this.defaultTarget = target;
   }
 
+  /** The default model's runtime, or the first model's when an ensemble is the default. */
+  get default(): ModelRuntime {
+    return this.defaultTarget instanceof ModelTarget ? this.defaultTarget.runtime : this.all()[0]!;
+  }
+
+  /** Every served model, in configuration order. */
   all(): ModelRuntime[] {
-    return [...this.byName.values()];
+    return [...this.models.values()].map((t) => t.runtime);
+  }
+
+  ensembles(): Ensemble[] {
+    return [...this.groups.values()];
+  }
+
+  /**
+   * The model or ensemble a request names, or the default.
+   * @throws ServiceError 404 model_not_found.
+   */
+  resolve(name: string | undefined): ScoringTarget {
+    if (name === undefined) return this.defaultTarget;
+    const t = this.models.get(name) ?? this.groups.get(name);
+    if (!t) {
+      const known = [...this.models.keys(), ...this.groups.keys()].map((n) => JSON.stringify(n)).join(', ');
+      throw new ServiceError('model_not_found', `No model or ensemble named ${JSON.stringify(name.slice(0, 128))}; served: ${known}`);
+    }
+    return t;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((rt) => rt.close()));
   }
 }

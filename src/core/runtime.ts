@@ -16,8 +16,12 @@ export interface ModelRuntime {
   readonly folder: ModelFolder;
   readonly backend: Backend;
   readonly numLabels: number;
-  /** Index of the output column that is the reward. */
+  /** Index of the output column that is the reward (when there are no head weights). */
   readonly head: number;
+  /** reward.json head_weights per head index, or null: the reward is then the `head` column. */
+  readonly weights: number[] | null;
+  /** Whether the tokenizer encodes text pairs (`"format": "pair"`). */
+  readonly pairs: boolean;
   readonly scorer: Scorer;
   readonly batcher: Batcher;
   readonly metrics: Metrics;
@@ -61,21 +65,36 @@ function resolveHead(folder: ModelFolder, numLabels: number): number {
   return index;
 }
 
+function resolveWeights(folder: ModelFolder, numLabels: number): number[] | null {
+  const w = folder.reward.headWeights;
+  if (!w) return null;
+  const names = Array.from({ length: numLabels }, (_, i) => folder.labels[i] ?? `logit_${i}`);
+  const unknown = Object.keys(w).filter((k) => !names.includes(k));
+  if (unknown.length > 0) {
+    throw new ModelLoadError(path.join(folder.dir, 'reward.json'), `head_weights name ${unknown.map((k) => JSON.stringify(k)).join(', ')}, not among the heads ${names.join(', ')}`);
+  }
+  return names.map((n) => w[n] ?? 0);
+}
+
 /**
- * Loads the model folder named by the config and assembles its pipeline.
+ * Loads a model folder (by default the config's MODEL_DIR) and assembles its pipeline.
  * @throws ModelLoadError naming the file and the problem.
  */
 export async function createRuntime(
   config: Config,
   metrics: Metrics,
   makeBackend: BackendFactory = OrtBackend.create,
+  dir: string = config.modelDir,
 ): Promise<ModelRuntime> {
-  const folder = readModelFolder(config.modelDir);
+  const folder = readModelFolder(dir);
   const tokenizers = new TokenizerPool(config.tokenizerWorkers, {
     tokenizerJson: folder.tokenizerJson,
     tokenizerConfig: folder.tokenizerConfig,
     maxLength: folder.reward.maxLength,
     padToken: padToken(folder.tokenizerConfig),
+    template: folder.reward.template,
+    chatTemplate: folder.chatTemplate,
+    specialTokens: { ...folder.specialTokens },
   });
   let backend: Backend | undefined;
   try {
@@ -100,19 +119,25 @@ export async function createRuntime(
       1,
     );
     const head = resolveHead(folder, numLabels);
+    const weights = resolveWeights(folder, numLabels);
+    if (folder.reward.inputFormat === 'pair' && !tokInfo.pairs) {
+      throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
+    }
     const batcher = new Batcher(backend, config, metrics);
-    const scorer = new Scorer(folder.reward.template, folder.reward.maxLength, head, tokenizers, batcher, metrics);
+    const scorer = new Scorer(folder.reward.maxLength, tokenizers, batcher, metrics);
     const ready = backend;
     return {
       folder,
       backend: ready,
       numLabels,
       head,
+      weights,
+      pairs: tokInfo.pairs,
       scorer,
       batcher,
       metrics,
       async warmup() {
-        await scorer.score([{ prompt: 'Hello.', response: 'Hello! How can I help?' }], { truncation: 'auto' });
+        await scorer.score([{ prompt: 'Hello.', response: 'Hello! How can I help?' }], { truncation: 'auto', format: folder.reward.inputFormat });
       },
       async close() {
         await Promise.all([tokenizers.close(), ready.close()]);

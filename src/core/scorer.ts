@@ -1,40 +1,45 @@
 import type { Batcher } from '../batch/batcher.js';
 import { ServiceError } from '../errors.js';
-import { Formatter, type ScoreItem } from '../format/format.js';
+import type { InputFormat, ScoreItem } from '../format/format.js';
 import type { Metrics } from '../metrics.js';
-import { rewardsFrom } from '../postprocess/postprocess.js';
 import type { TruncationMode } from '../tokenize/token-encoder.js';
-import type { TokenizerPool } from '../tokenize/tokenizer-pool.js';
+import type { TokenizeFailure, TokenizerPool } from '../tokenize/tokenizer-pool.js';
 
-/** Rewards of one request's items, in request order. */
+/** Where one request's time went, in ms (sent as TEI-style x-*-time headers). */
+export interface StageTimings {
+  tokenizeMs: number;
+  queueMs: number;
+  inferenceMs: number;
+}
+
+/** Model outputs of one request's items, in request order. */
 export interface ScoreResult {
-  rewards: number[];
+  /** [items × numLabels], row-major. */
+  logits: Float32Array;
+  numLabels: number;
   truncated: boolean[];
   /** Tokens the items occupy, special tokens included (padding excluded). */
   tokens: number;
+  timings: StageTimings;
 }
 
 /** Options of one scoring call. */
 export interface ScoreOptions {
   truncation: TruncationMode;
+  /** How `{prompt, response}` items are rendered. */
+  format: InputFormat;
   /** Aborts when the client disconnects: queued items are then dropped. */
   signal?: AbortSignal;
 }
 
-/** Runs items through the stages: format → tokenize → batch → infer → postprocess. */
+/** Runs items through the stages: format + tokenize (workers) → batch → infer. */
 export class Scorer {
-  private readonly formatter: Formatter;
-
   constructor(
-    template: string,
     private readonly maxLength: number,
-    private readonly head: number,
     private readonly tokenizers: TokenizerPool,
     private readonly batcher: Batcher,
     private readonly metrics: Metrics,
-  ) {
-    this.formatter = new Formatter(template);
-  }
+  ) {}
 
   async score(items: ScoreItem[], opts: ScoreOptions): Promise<ScoreResult> {
     const ticket = this.batcher.reserve(items.length);
@@ -42,27 +47,35 @@ export class Scorer {
       const t0 = performance.now();
       let tokenized;
       try {
-        tokenized = await this.tokenizers.tokenize(items.map((it) => this.formatter.format(it)), opts.truncation);
+        tokenized = await this.tokenizers.tokenize(items, opts.format, opts.truncation);
       } catch (err) {
         this.metrics.failures.inc({ reason: 'tokenization_failed' });
         throw new ServiceError('internal_error', 'Tokenization failed', { cause: err });
       }
-      this.metrics.tokenizationDuration.observe((performance.now() - t0) / 1000);
-      if ('failure' in tokenized) {
-        const f = tokenized.failure;
-        this.metrics.failures.inc({ reason: 'truncation' });
-        const what = f.code === 'item_too_long' ? 'has' : 'has a response of';
-        throw new ServiceError(f.code, `Item ${f.index} ${what} ${f.length} tokens; max_length is ${this.maxLength}`);
-      }
+      const tokenizeMs = performance.now() - t0;
+      this.metrics.tokenizationDuration.observe(tokenizeMs / 1000);
+      if ('failure' in tokenized) throw this.refused(tokenized.failure);
       if (opts.signal?.aborted) throw new ServiceError('client_closed');
       const out = await this.batcher.submit(ticket, tokenized, opts.signal);
       return {
-        rewards: rewardsFrom(out.logits, out.numLabels, this.head),
+        logits: out.logits,
+        numLabels: out.numLabels,
         truncated: Array.from(tokenized.truncated, (t) => t === 1),
         tokens: tokenized.lengths.reduce((a, b) => a + b, 0),
+        timings: { tokenizeMs, queueMs: out.queueMs, inferenceMs: out.inferenceMs },
       };
     } finally {
       ticket.release();
     }
+  }
+
+  private refused(f: TokenizeFailure): ServiceError {
+    if ('message' in f) {
+      this.metrics.failures.inc({ reason: 'invalid_request' });
+      return new ServiceError(f.code, `Item ${f.index}: ${f.message}`);
+    }
+    this.metrics.failures.inc({ reason: 'truncation' });
+    const what = f.code === 'item_too_long' ? 'has' : 'has a response of';
+    return new ServiceError(f.code, `Item ${f.index} ${what} ${f.length} tokens; max_length is ${this.maxLength}`);
   }
 }

@@ -1,22 +1,64 @@
-/** An item as clients send it: a prompt/response pair to join with the model's template, or finished text. */
-export type ScoreItem = { prompt: string; response: string } | { text: string };
+import type { ChatTemplate } from './chat-template.js';
+
+/** One turn of a conversation, OpenAI style. */
+export interface Message {
+  role: string;
+  content: string;
+}
 
 /**
- * An item rendered to the exact text the model reads. `prefix` is the part before the
- * response (null for pre-formatted text): truncation drops prompt tokens and keeps the rest.
+ * An item as clients send it: a prompt/response pair joined per the input format, a
+ * conversation (whole, or a prompt conversation plus the response), or finished text.
+ */
+export type ScoreItem = { prompt: string | Message[]; response: string } | { messages: Message[] }
+  | { text: string };
+
+/**
+ * How `{prompt, response}` items become model input: the reward.json string template, the
+ * tokenizer's chat template, or a tokenizer text pair (with token_type_ids).
+ */
+export type InputFormat = 'template' | 'chat' | 'pair';
+
+/**
+ * An item rendered to what the model reads. `prefix` is the part of `text` before the last
+ * assistant turn (null when there is none): truncation drops its oldest tokens and keeps the
+ * rest. With `second`, the item is a text pair (`text`, `second`), tokenized as two sequences
+ * with their token type ids; truncation then drops from the start of `text`.
  */
 export interface FormattedItem {
   readonly text: string;
   readonly prefix: string | null;
+  readonly second?: string;
 }
 
-/** Renders items with one model's template (`{prompt}` and `{response}` placeholders). */
+/** Thrown for an item the model's formats cannot render; the caller maps it to a 422. */
+export class FormatError extends Error {
+  override name = 'FormatError';
+  constructor(
+    readonly code: 'no_chat_template' | 'chat_template_error',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Whether rendering the item needs the chat template under `format`. */
+export function needsChat(item: ScoreItem, format: InputFormat): boolean {
+  if ('messages' in item) return true;
+  if ('text' in item) return false;
+  return typeof item.prompt !== 'string' || format === 'chat';
+}
+
+/** Renders items with one model's string template and, if it has one, its chat template. */
 export class Formatter {
   private readonly head: string;
   private readonly middle: string;
   private readonly tail: string;
 
-  constructor(template: string) {
+  constructor(
+    template: string,
+    private readonly chat: ChatTemplate | null = null,
+  ) {
     // split, not String.replace: user text containing "$&" must stay literal.
     const [head, rest] = template.split('{prompt}') as [string, string];
     const [middle, tail] = rest.split('{response}') as [string, string];
@@ -25,9 +67,29 @@ export class Formatter {
     this.tail = tail;
   }
 
-  format(item: ScoreItem): FormattedItem {
-    if ('text' in item) return { text: item.text, prefix: null };
+  /** @throws FormatError when the item needs a chat template the model lacks, or the template refuses it. */
+  format(item: ScoreItem, format: InputFormat = 'template'): FormattedItem {
+    if ('text' in item) return { text: item.text, prefix: this.lastTurnPrefix(item.text, format) };
+    if ('messages' in item) return this.renderChat(item.messages);
+    if (typeof item.prompt !== 'string') return this.renderChat([...item.prompt, { role: 'assistant', content: item.response }]);
+    if (format === 'pair') return { text: item.prompt, prefix: null, second: item.response };
+    if (format === 'chat') return this.renderChat([{ role: 'user', content: item.prompt }, { role: 'assistant', content: item.response }]);
     const prefix = this.head + item.prompt + this.middle;
     return { text: prefix + item.response + this.tail, prefix };
+  }
+
+  private renderChat(messages: Message[]): FormattedItem {
+    if (!this.chat) throw new FormatError('no_chat_template', 'this model has no chat template (tokenizer_config.json chat_template); send {"prompt", "response"} or {"text"}');
+    const text = this.chat.render(messages);
+    const last = messages[messages.length - 1];
+    return { text, prefix: last?.role === 'assistant' ? this.chat.lastTurnPrefix(text) : null };
+  }
+
+  /** For pre-formatted text: everything up to the last assistant marker of the format. */
+  private lastTurnPrefix(text: string, format: InputFormat): string | null {
+    if (format === 'chat') return this.chat?.lastTurnPrefix(text) ?? null;
+    if (format === 'pair' || this.middle.length === 0) return null;
+    const at = text.lastIndexOf(this.middle);
+    return at < 0 ? null : text.slice(0, at + this.middle.length);
   }
 }

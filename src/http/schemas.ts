@@ -10,17 +10,40 @@ export interface Limits {
 /** Request body schemas of every POST route, built for the configured limits. */
 export function requestSchemas(limits: Limits) {
   const text = z.string().max(limits.maxCharsPerText);
-  const truncation = z.enum(['auto', 'error']).default('auto');
-  const item = z.union([z.strictObject({ prompt: text, response: text }), z.strictObject({ text })], {
-    error: 'must be {"prompt", "response"} or {"text"}',
-  });
-  const pair = z.union(
-    [z.strictObject({ prompt: text, a: text, b: text }), z.strictObject({ prompt: text, chosen: text, rejected: text })],
-    { error: 'must be {"prompt", "a", "b"} or {"prompt", "chosen", "rejected"}' },
+  const many = <T extends z.ZodType>(t: T) => z.array(t).min(1).max(limits.maxItemsPerRequest);
+  const message = z.strictObject({ role: z.string().min(1).max(64), content: text });
+  const messages = many(message);
+  // Fields every scoring route accepts besides its items.
+  const options = {
+    model: z.string().min(1).max(128).optional(),
+    truncation: z.enum(['auto', 'error']).default('auto'),
+    format: z.enum(['template', 'chat', 'pair']).optional(),
+    weights: z.record(z.string().min(1).max(128), z.number()).optional(),
+    normalize: z.boolean().default(false),
+    k: z.number().min(0).max(100).optional(),
+  };
+  const item = z.union(
+    [z.strictObject({ prompt: z.union([text, messages]), response: text }), z.strictObject({ messages }), z.strictObject({ text })],
+    { error: 'must be {"prompt", "response"}, {"messages"} or {"text"}' },
   );
+  const prompt = z.union([text, messages]);
+  const pair = z.union([z.strictObject({ prompt, a: text, b: text }), z.strictObject({ prompt, chosen: text, rejected: text })], {
+    error: 'must be {"prompt", "a", "b"} or {"prompt", "chosen", "rejected"}',
+  });
   return {
-    score: z.strictObject({ items: z.array(item).min(1).max(limits.maxItemsPerRequest), truncation }),
-    compare: z.strictObject({ pairs: z.array(pair).min(1).max(limits.maxItemsPerRequest), truncation }),
+    score: z.strictObject({ items: many(item), ...options }),
+    compare: z.strictObject({ pairs: many(pair), ...options }),
+    rank: z.union([z.strictObject({ prompt, responses: many(text), ...options }), z.strictObject({ messages, responses: many(text), ...options })], {
+      error: 'must be {"prompt", "responses"} or {"messages", "responses"}',
+    }),
+    // OpenRLHF's remote reward model request; `query` is the full templated text.
+    getReward: z.strictObject({
+      query: many(text),
+      // Some OpenRLHF versions send null for what they do not have.
+      prompts: z.array(z.string()).nullish(),
+      labels: z.array(z.unknown()).nullish(),
+      model: options.model,
+    }),
   };
 }
 
@@ -28,6 +51,12 @@ export function requestSchemas(limits: Limits) {
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
 export type ScoreRequest = z.infer<RequestSchemas['score']>;
 export type CompareRequest = z.infer<RequestSchemas['compare']>;
+export type RankRequest = z.infer<RequestSchemas['rank']>;
+
+/** The fields of a request that set how it is scored. */
+export function targetOptions(body: Pick<ScoreRequest, 'truncation' | 'format' | 'weights' | 'normalize' | 'k'>) {
+  return { truncation: body.truncation, format: body.format, weights: body.weights, normalize: body.normalize, k: body.k };
+}
 
 type Issue = z.core.$ZodIssue;
 
@@ -43,6 +72,8 @@ const where = (path: PropertyKey[]) => (path.length ? path.map(String).join('.')
 /** Turns the first zod issue into a coded error naming the field (and the cap, if one was hit). */
 function issueToError(issue: Issue): ServiceError {
   const inner = closest(issue);
+  // A union inside a union (a prompt that may be text or messages): report its closest branch.
+  if (inner && inner.length === 1 && inner[0]!.code === 'invalid_union') return issueToError(inner[0]!);
   if (inner && inner.every((i) => i.code === 'too_big')) return issueToError(inner[0]!);
   if (issue.code === 'too_big' && issue.origin === 'string') {
     return new ServiceError('text_too_long', `${where(issue.path)} is longer than ${String(issue.maximum)} characters`);

@@ -1,3 +1,4 @@
+import { packedBuffers } from '../util/pack-rows.js';
 import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
 import type { Backend, BackendInfo, BatchOutput, ExecutionProvider, TokenBatch } from './backend.js';
 import type { OrtWorkerData } from './ort-worker.js';
@@ -49,7 +50,7 @@ export class OrtBackend implements Backend {
 
   run(batch: TokenBatch): Promise<BatchOutput> {
     // The packed arrays belong to this batch alone, so hand them over instead of copying.
-    return this.pool.call(batch, [batch.ids.buffer, batch.lengths.buffer]);
+    return this.pool.call(batch, packedBuffers(batch));
   }
 
   close(): Promise<void> {

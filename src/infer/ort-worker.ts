@@ -24,6 +24,18 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorIn
   return meta.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : [] }));
 }
 
+/** Token type ids padded on the right with 0 (all 0 when the batch has none). */
+function padded(typeIds: Uint8Array | undefined, lengths: Int32Array, width: number): BigInt64Array {
+  const out = new BigInt64Array(lengths.length * width);
+  if (!typeIds) return out;
+  let at = 0;
+  lengths.forEach((len, r) => {
+    for (let c = 0; c < len; c++) out[r * width + c] = BigInt(typeIds[at + c]!);
+    at += len;
+  });
+  return out;
+}
+
 /** Builds every input the session declares, padded on the right to the batch's longest item. */
 function feeds(session: ort.InferenceSession, batch: TokenBatch): Record<string, ort.Tensor> {
   const rows = batch.lengths.length;
@@ -44,7 +56,7 @@ function feeds(session: ort.InferenceSession, batch: TokenBatch): Record<string,
   for (const name of session.inputNames) {
     if (name === 'input_ids') out[name] = new ort.Tensor('int64', ids, dims);
     else if (name === 'attention_mask') out[name] = new ort.Tensor('int64', mask, dims);
-    else if (name === 'token_type_ids') out[name] = new ort.Tensor('int64', new BigInt64Array(rows * width), dims);
+    else if (name === 'token_type_ids') out[name] = new ort.Tensor('int64', padded(batch.typeIds, batch.lengths, width), dims);
     else if (name === 'position_ids') {
       const pos = new BigInt64Array(rows * width);
       for (let i = 0; i < pos.length; i++) pos[i] = BigInt(i % width);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { InputFormat } from '../format/format.js';
 
 /** Default HH-RLHF turn format, used when reward.json names no template. */
 export const HH_TEMPLATE = '\n\nHuman: {prompt}\n\nAssistant: {response}';
@@ -18,8 +19,7 @@ export class ModelLoadError extends Error {
 
 const rewardJsonSchema = z.strictObject({
   name: z.string().min(1).max(128).optional(),
-  // Only the HH-style template so far; chat and text-pair formats come with their issue.
-  input_format: z.enum(['template']).default('template'),
+  input_format: z.enum(['template', 'chat', 'pair']).default('template'),
   template: z
     .string()
     .refine((t) => t.split('{prompt}').length === 2 && t.split('{response}').length === 2, 'must contain {prompt} and {response} once each')
@@ -29,6 +29,7 @@ const rewardJsonSchema = z.strictObject({
   reward_head: z.union([z.number().int().min(0), z.string().min(1)]).default(0),
   normalization: z.strictObject({ mean: z.number(), std: z.number().positive() }).default({ mean: 0, std: 1 }),
   temperature: z.number().positive().default(1),
+  head_weights: z.record(z.string().min(1), z.number()).optional(),
 });
 
 const tokenizerConfigSchema = z.looseObject({
@@ -44,7 +45,8 @@ const configJsonSchema = z.looseObject({
 
 /** Serving settings of one model, resolved from reward.json with defaults filled in. */
 export interface RewardSettings {
-  readonly inputFormat: 'template';
+  /** How `{prompt, response}` items are rendered unless a request says otherwise. */
+  readonly inputFormat: InputFormat;
   readonly template: string;
   /** Longest item in tokens, special tokens included. */
   readonly maxLength: number;
@@ -53,6 +55,8 @@ export interface RewardSettings {
   readonly normalization: { readonly mean: number; readonly std: number };
   /** Temperature T of P(a ≻ b) = σ((r_a − r_b) / T). */
   readonly temperature: number;
+  /** Weight of each head by id2label name: the reward is their weighted sum (else the reward head alone). */
+  readonly headWeights: Readonly<Record<string, number>> | null;
 }
 
 /** Everything read from a model folder, validated; the ONNX file itself is opened by the backend. */
@@ -66,10 +70,36 @@ export interface ModelFolder {
   readonly labels: readonly string[];
   /** pad_token_id from config.json, if it names one (else the tokenizer's pad token is used). */
   readonly padTokenId: number | null;
+  /** tokenizer_config.json's chat_template (the "default" one of a list), if any. */
+  readonly chatTemplate: string | null;
+  /** Special-token strings of tokenizer_config.json (bos_token, …), for the chat template. */
+  readonly specialTokens: Readonly<Record<string, string>>;
   readonly reward: RewardSettings;
 }
 
 const DEFAULT_MAX_LENGTH = 512;
+
+/** A chat_template is a string, or a list of named ones of which "default" is used. */
+function pickChatTemplate(value: unknown, file: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const named = value.find((t: { name?: unknown }) => t?.name === 'default') as { template?: unknown } | undefined;
+    if (typeof named?.template === 'string') return named.template;
+  }
+  throw new ModelLoadError(file, 'field chat_template: expected a string or a list holding {"name": "default", "template"}');
+}
+
+/** `*_token` fields of tokenizer_config.json as strings (a token may be stored as {content}). */
+function specialTokens(config: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (!k.endsWith('_token')) continue;
+    if (typeof v === 'string') out[k] = v;
+    else if (v && typeof v === 'object' && 'content' in v && typeof v.content === 'string') out[k] = v.content;
+  }
+  return out;
+}
 
 function readJson(file: string, required: boolean): unknown {
   let text: string;
@@ -130,8 +160,14 @@ export function readModelFolder(dir: string): ModelFolder {
   if (tokLimit !== undefined && maxLength > tokLimit) {
     throw new ModelLoadError(rwFile, `max_length ${maxLength} exceeds tokenizer model_max_length ${tokLimit}`);
   }
+  const chatTemplate = pickChatTemplate(tokenizerConfig.chat_template, tcFile);
+  if (rw.input_format === 'chat' && chatTemplate === null) {
+    throw new ModelLoadError(rwFile, 'input_format "chat" needs a chat_template in tokenizer_config.json');
+  }
   return {
     name: rw.name ?? path.basename(path.resolve(dir)),
+    chatTemplate,
+    specialTokens: specialTokens(tokenizerConfig),
     dir,
     modelPath,
     tokenizerJson: tokenizerJson as Record<string, unknown>,
@@ -145,6 +181,7 @@ export function readModelFolder(dir: string): ModelFolder {
       rewardHead: rw.reward_head,
       normalization: rw.normalization,
       temperature: rw.temperature,
+      headWeights: rw.head_weights ?? null,
     },
   };
 }

@@ -13,7 +13,62 @@ export function rewardsFrom(logits: Float32Array, numLabels: number, head: numbe
   return out;
 }
 
+/** Σ_k w_k · logit_k per item; `weights` has one entry per head. */
+export function weightedRewards(logits: Float32Array, numLabels: number, weights: readonly number[]): number[] {
+  const n = logits.length / numLabels;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let k = 0; k < numLabels; k++) r += weights[k]! * logits[i * numLabels + k]!;
+    out[i] = r;
+  }
+  return out;
+}
+
+/** (r − mean) / std with the model's stored statistics (OpenRLHF's normalized reward). */
+export function normalize(rewards: readonly number[], stats: { mean: number; std: number }): number[] {
+  return rewards.map((r) => (r - stats.mean) / stats.std);
+}
+
 /** Bradley–Terry preference of a over b: σ((r_a − r_b) / T). */
 export function preference(rewardA: number, rewardB: number, temperature: number): number {
   return sigmoid((rewardA - rewardB) / temperature);
+}
+
+/**
+ * softmax(r / T): under Plackett–Luce (Bradley–Terry for n items), the probability that each
+ * item is chosen first. Shifted by the maximum so large rewards do not overflow.
+ */
+export function firstChoice(rewards: readonly number[], temperature: number): number[] {
+  const top = Math.max(...rewards);
+  const e = rewards.map((r) => Math.exp((r - top) / temperature));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+/** Indices ordered best first (ties keep request order). */
+export function bestFirst(rewards: readonly number[]): number[] {
+  return rewards.map((_, i) => i).sort((a, b) => rewards[b]! - rewards[a]! || a - b);
+}
+
+/** Per item, the members' mean, population standard deviation and the conservative mean − k·std. */
+export function ensembleStats(members: readonly (readonly number[])[], k: number): { mean: number[]; std: number[]; conservative: number[] } {
+  const n = members[0]!.length;
+  const mean: number[] = [];
+  const std: number[] = [];
+  const conservative: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const xs = members.map((m) => m[i]!);
+    const mu = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mu) ** 2, 0) / xs.length);
+    mean.push(mu);
+    std.push(sd);
+    conservative.push(mu - k * sd);
+  }
+  return { mean, std, conservative };
+}
+
+/** Share of `votes` equal to `verdict`. */
+export function agreement<T>(votes: readonly T[], verdict: T): number {
+  return votes.filter((v) => v === verdict).length / votes.length;
 }

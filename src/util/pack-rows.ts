@@ -2,19 +2,31 @@
 export interface PackedRows {
   ids: Int32Array<ArrayBuffer>;
   lengths: Int32Array<ArrayBuffer>;
+  /** Token type ids in the same layout as `ids`; absent when every row is all type 0. */
+  typeIds?: Uint8Array<ArrayBuffer>;
 }
 
 /**
- * Packs rows into two fresh typed arrays, so they can be transferred between threads
- * (the one layout the tokenizer workers, the batcher and the backend all use).
+ * Packs rows into fresh typed arrays, so they can be transferred between threads (the one
+ * layout the tokenizer workers, the batcher and the backend all use). `typeRows[i]` may be
+ * missing for a row that is all type 0.
  */
-export function packRows(rows: readonly ArrayLike<number>[]): PackedRows {
+export function packRows(rows: readonly ArrayLike<number>[], typeRows?: readonly (ArrayLike<number> | undefined)[]): PackedRows {
   const lengths = Int32Array.from(rows, (r) => r.length);
   const ids = new Int32Array(lengths.reduce((a, b) => a + b, 0));
+  const withTypes = typeRows?.some((t) => t !== undefined) ?? false;
+  const typeIds = withTypes ? new Uint8Array(ids.length) : undefined;
   let at = 0;
-  for (const r of rows) {
+  rows.forEach((r, i) => {
     ids.set(r, at);
+    const t = typeRows?.[i];
+    if (typeIds && t) typeIds.set(t, at);
     at += r.length;
-  }
-  return { ids, lengths };
+  });
+  return typeIds ? { ids, lengths, typeIds } : { ids, lengths };
+}
+
+/** The transferable buffers of packed rows. */
+export function packedBuffers(p: PackedRows): ArrayBuffer[] {
+  return p.typeIds ? [p.ids.buffer, p.lengths.buffer, p.typeIds.buffer] : [p.ids.buffer, p.lengths.buffer];
 }

@@ -85,9 +85,15 @@ export class WorkerPool<Info, Req, Res> {
     this.workers = Array.from({ length: size }, (_, i) => make(i));
   }
 
-  /** Init info of every worker, in order; rejects if any fails to start. */
-  ready(): Promise<Info[]> {
-    return Promise.all(this.workers.map((w) => w.ready));
+  /**
+   * Init info of every worker, in order; rejects if any fails to start, but only once all have
+   * settled: terminating a worker still inside ORT's native session load can crash the process.
+   */
+  async ready(): Promise<Info[]> {
+    const results = await Promise.allSettled(this.workers.map((w) => w.ready));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<Info>).value);
   }
 
   call(req: Req, transfer: readonly TransferListItem[] = []): Promise<Res> {

@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Lifecycle } from '../../src/core/lifecycle.js';
-import { ModelRegistry } from '../../src/core/model-registry.js';
-import { createRuntime, type BackendFactory, type ModelRuntime } from '../../src/core/runtime.js';
+import { loadModels } from '../../src/core/load-models.js';
+import type { ModelRegistry } from '../../src/core/model-registry.js';
+import type { BackendFactory, ModelRuntime } from '../../src/core/runtime.js';
 import { OrtBackend } from '../../src/infer/ort-backend.js';
 import { createMetrics } from '../../src/metrics.js';
 import { projectRoot } from '../../src/util/project-root.js';
@@ -23,7 +24,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
 /** A real app on a real ONNX session and tokenizer, driven with app.inject or a port. */
 export interface TestApp {
   app: FastifyInstance;
+  /** The default model (the first, unless DEFAULT_MODEL names another). */
   runtime: ModelRuntime;
+  models: ModelRegistry;
   lifecycle: Lifecycle;
   config: Config;
   close(): Promise<void>;
@@ -32,18 +35,19 @@ export interface TestApp {
 export async function startApp(env: Record<string, string> = {}, makeBackend?: BackendFactory): Promise<TestApp> {
   const config = testConfig(env);
   const lifecycle = new Lifecycle(createMetrics());
-  const runtime = await createRuntime(config, lifecycle.metrics, makeBackend);
-  await runtime.warmup();
-  lifecycle.ready(new ModelRegistry([runtime]));
+  // Every configured model (MODELS, else MODEL_DIR), warmed up, with the configured ensembles.
+  const models = await loadModels({ ...config, warmup: true }, lifecycle.metrics, makeBackend);
+  lifecycle.ready(models);
   const app = await buildApp({ config, lifecycle });
   return {
     app,
-    runtime,
+    runtime: models.default,
+    models,
     lifecycle,
     config,
     async close() {
       await app.close();
-      await runtime.close();
+      await models.close();
     },
   };
 }

@@ -68,3 +68,14 @@ test('an invalid setting stops startup naming it and its range; --help lists eve
   assert.match(h.stdout(), /--max-batch-tokens \(MAX_BATCH_TOKENS\)/);
   assert.match(h.stdout(), /--shutdown-grace-ms \(SHUTDOWN_GRACE_MS\)/);
 });
+
+test('an ensemble naming a model that is not served stops startup naming it', async () => {
+  const s = await spawnServer({ MODEL_DIR: modelDir(), ENSEMBLES: 'duo=hh-tiny-random+missing', WARMUP: 'false' });
+  assert.equal(await s.exited, 1);
+  assert.match(s.stderr().trim(), /^startup failed: ensemble duo: no served model is named missing \(models: hh-tiny-random\)$/);
+});
+
+test('input_format "chat" without a chat template stops startup naming reward.json', async () => {
+  const dir = modelDir({ files: { 'reward.json': JSON.stringify({ input_format: 'chat' }) } });
+  await expectStartupFailure(dir, /reward\.json: input_format "chat" needs a chat_template in tokenizer_config\.json$/);
+});

@@ -16,6 +16,7 @@ declare module 'fastify' {
 export const observability = fp(async (app: FastifyInstance, opts: { metrics: Metrics }) => {
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    void reply.header('x-total-time', reply.elapsedTime.toFixed(2));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -1,15 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { Lifecycle } from '../../core/lifecycle.js';
 import { clientAbortSignal } from '../client-abort.js';
-import { parseBody, type RequestSchemas } from '../schemas.js';
+import { parseBody, targetOptions, type RequestSchemas } from '../schemas.js';
+import { rewardExtras, timingHeaders } from '../scored-reply.js';
 
-/** POST /score: rewards of prompt/response or text items, in request order. */
+/** POST /score: rewards of prompt/response, conversation or text items, in request order. */
 export async function scoreRoute(app: FastifyInstance, opts: { lifecycle: Lifecycle; schemas: RequestSchemas }) {
   app.post('/score', async (request, reply) => {
-    const runtime = opts.lifecycle.acceptWork();
+    opts.lifecycle.acceptWork();
     const body = parseBody(opts.schemas.score, request.body);
+    const target = opts.lifecycle.acceptWork(body.model);
     request.items = body.items.length;
-    const r = await runtime.scorer.score(body.items, { truncation: body.truncation, signal: clientAbortSignal(reply) });
-    return { model: runtime.folder.name, rewards: r.rewards, truncated: r.truncated, usage: { tokens: r.tokens } };
+    const r = await target.score(body.items, { ...targetOptions(body), signal: clientAbortSignal(reply) });
+    timingHeaders(reply, r);
+    return { model: r.model, rewards: r.rewards, truncated: r.truncated, ...rewardExtras(r, body.normalize), usage: { tokens: r.tokens } };
   });
 }

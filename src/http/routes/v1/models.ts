@@ -4,12 +4,18 @@ import type { Lifecycle } from '../../../core/lifecycle.js';
 import type { ModelRuntime } from '../../../core/runtime.js';
 import { ServiceError } from '../../../errors.js';
 
-/** GET /v1/models: the loaded model(s) and how they are served. */
+/** GET /v1/models: the served models and ensembles, and how they are served. */
 export async function modelsRoute(app: FastifyInstance, opts: { lifecycle: Lifecycle; config: Config }) {
   app.get('/v1/models', async () => {
     const models = opts.lifecycle.models;
     if (!models) throw new ServiceError('not_ready');
-    return { object: 'list', data: models.all().map((rt) => describe(rt, opts.config)) };
+    const def = models.defaultTarget.name;
+    return {
+      object: 'list',
+      default: def,
+      data: models.all().map((rt) => ({ ...describe(rt, opts.config), default: rt.folder.name === def })),
+      ensembles: models.ensembles().map((e) => ({ id: e.name, object: 'ensemble', members: e.members.map((m) => m.name), k: e.k, default: e.name === def })),
+    };
   });
 }
 
@@ -21,8 +27,11 @@ function describe(rt: ModelRuntime, c: Config) {
     max_length: folder.reward.maxLength,
     input_format: folder.reward.inputFormat,
     template: folder.reward.template,
+    chat_template: folder.chatTemplate !== null,
+    pairs: rt.pairs,
     outputs: Array.from({ length: numLabels }, (_, i) => ({ index: i, name: folder.labels[i] ?? `logit_${i}` })),
     reward_head: head,
+    head_weights: folder.reward.headWeights,
     temperature: folder.reward.temperature,
     normalization: folder.reward.normalization,
     execution_provider: backend.info.executionProvider,

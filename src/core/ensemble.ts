@@ -1,0 +1,43 @@
+import type { ScoreItem } from '../format/format.js';
+import { ensembleStats } from '../postprocess/postprocess.js';
+import type { ModelTarget, Scored, ScoringTarget, TargetOptions } from './scoring-target.js';
+
+/**
+ * A named group of served models. Its reward is the members' mean; the reply also carries their
+ * standard deviation and the conservative reward mean − k·std (a standard guard against reward
+ * over-optimization). Members score in parallel, each on its own workers and batcher, so an
+ * ensemble takes as long as its slowest member.
+ */
+export class Ensemble implements ScoringTarget {
+  constructor(
+    readonly name: string,
+    readonly members: readonly ModelTarget[],
+    /** k used when a request does not set one (ENSEMBLE_K). */
+    readonly k: number,
+  ) {}
+
+  /** The first member's temperature. */
+  get temperature(): number {
+    return this.members[0]!.temperature;
+  }
+
+  async score(items: ScoreItem[], opts: TargetOptions): Promise<Scored> {
+    const results = await Promise.all(this.members.map((m) => m.score(items, opts)));
+    const k = opts.k ?? this.k;
+    const stats = ensembleStats(results.map((r) => r.rewards), k);
+    const raw = ensembleStats(results.map((r) => r.raw), k).mean;
+    return {
+      model: this.name,
+      rewards: stats.mean,
+      raw,
+      ensemble: { members: Object.fromEntries(results.map((r) => [r.model, r.rewards])), std: stats.std, conservative: stats.conservative, k },
+      truncated: items.map((_, i) => results.some((r) => r.truncated[i])),
+      tokens: results.reduce((a, r) => a + r.tokens, 0),
+      timings: {
+        tokenizeMs: Math.max(...results.map((r) => r.timings.tokenizeMs)),
+        queueMs: Math.max(...results.map((r) => r.timings.queueMs)),
+        inferenceMs: Math.max(...results.map((r) => r.timings.inferenceMs)),
+      },
+    };
+  }
+}

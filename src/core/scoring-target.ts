@@ -1,0 +1,104 @@
+import { ServiceError } from '../errors.js';
+import { needsChat, type InputFormat, type ScoreItem } from '../format/format.js';
+import { normalize, rewardsFrom, weightedRewards } from '../postprocess/postprocess.js';
+import type { TruncationMode } from '../tokenize/token-encoder.js';
+import type { ModelRuntime } from './runtime.js';
+import type { StageTimings } from './scorer.js';
+
+/** What a request may set for one scoring call. */
+export interface TargetOptions {
+  truncation: TruncationMode;
+  /** Overrides the model's input format for `{prompt, response}` items. */
+  format?: InputFormat | undefined;
+  /** Head weights by name, replacing reward.json's head_weights for this request. */
+  weights?: Readonly<Record<string, number>> | undefined;
+  /** Return (r − mean) / std with each model's stored statistics. */
+  normalize?: boolean | undefined;
+  /** Ensembles: k of the conservative reward mean − k·std. */
+  k?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** Per-member rewards and their spread, for an ensemble. */
+export interface EnsembleScores {
+  members: Record<string, number[]>;
+  std: number[];
+  conservative: number[];
+  k: number;
+}
+
+/** Rewards of one request's items from a model or an ensemble, in request order. */
+export interface Scored {
+  model: string;
+  /** The reward: normalized if asked; for an ensemble, the members' mean. */
+  rewards: number[];
+  /** Rewards before normalization (equal to `rewards` when not normalizing). */
+  raw: number[];
+  /** Every head by id2label name, for a model with several heads. */
+  heads?: Record<string, number[]>;
+  ensemble?: EnsembleScores;
+  truncated: boolean[];
+  tokens: number;
+  timings: StageTimings;
+}
+
+/** A model or an ensemble that requests can name. */
+export interface ScoringTarget {
+  readonly name: string;
+  /** T of σ((r_a − r_b)/T) and softmax(r/T). */
+  readonly temperature: number;
+  score(items: ScoreItem[], opts: TargetOptions): Promise<Scored>;
+}
+
+/** Name of each output head: id2label, else logit_<i>. */
+export function headNames(rt: ModelRuntime): string[] {
+  return Array.from({ length: rt.numLabels }, (_, i) => rt.folder.labels[i] ?? `logit_${i}`);
+}
+
+/** Weight per head from names; a name the model lacks is an error (`where` says whose). */
+export function headWeightVector(rt: ModelRuntime, weights: Readonly<Record<string, number>>, where: string): number[] {
+  const names = headNames(rt);
+  for (const k of Object.keys(weights)) {
+    if (!names.includes(k)) throw new ServiceError('invalid_request', `${where}: "${k}" is not a head of model ${rt.folder.name} (heads: ${names.join(', ')})`);
+  }
+  return names.map((n) => weights[n] ?? 0);
+}
+
+/** One served model: its pipeline plus the reward postprocessing (heads, weights, normalization). */
+export class ModelTarget implements ScoringTarget {
+  constructor(readonly runtime: ModelRuntime) {}
+
+  get name(): string {
+    return this.runtime.folder.name;
+  }
+
+  get temperature(): number {
+    return this.runtime.folder.reward.temperature;
+  }
+
+  async score(items: ScoreItem[], opts: TargetOptions): Promise<Scored> {
+    const rt = this.runtime;
+    const format = opts.format ?? rt.folder.reward.inputFormat;
+    if (format === 'pair' && !rt.pairs) throw new ServiceError('invalid_request', `format: the tokenizer of model ${this.name} has no pair template`);
+    const weights = opts.weights ? headWeightVector(rt, opts.weights, 'weights') : rt.weights;
+    if (rt.folder.chatTemplate === null) {
+      const i = items.findIndex((it) => needsChat(it, format));
+      if (i >= 0) throw new ServiceError('no_chat_template', `Item ${i}: model ${this.name} has no chat template (tokenizer_config.json chat_template); send {"prompt", "response"} or {"text"}`);
+    }
+    const r = await rt.scorer.score(items, { truncation: opts.truncation, format, signal: opts.signal });
+    const raw = weights ? weightedRewards(r.logits, r.numLabels, weights) : rewardsFrom(r.logits, r.numLabels, rt.head);
+    const out: Scored = {
+      model: this.name,
+      rewards: opts.normalize ? normalize(raw, rt.folder.reward.normalization) : raw,
+      raw,
+      truncated: r.truncated,
+      tokens: r.tokens,
+      timings: r.timings,
+    };
+    if (r.numLabels > 1) {
+      const names = headNames(rt);
+      out.heads = Object.fromEntries(names.map((n, k) => [n, rewardsFrom(r.logits, r.numLabels, k)]));
+    }
+    return out;
+  }
+}
