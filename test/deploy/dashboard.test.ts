@@ -11,7 +11,7 @@ const TARGET_LABELS = new Set(['namespace', 'pod', 'container', 'service', 'endp
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
 
 /** The metric names a PromQL query reads, the label names its selectors match on, and its grouping labels. */
-export function promqlNames(expr: string): { metrics: string[]; matched: [string, string][]; grouped: string[] } {
+function promqlNames(expr: string): { metrics: string[]; matched: [string, string][]; grouped: string[] } {
   const matched: [string, string][] = [];
   const grouped: string[] = [];
   let rest = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
@@ -29,7 +29,7 @@ export function promqlNames(expr: string): { metrics: string[]; matched: [string
 }
 
 /** Every problem with a query against what /metrics exports; empty when it reads only real series and labels. */
-export function checkQuery(expr: string, exported: Map<string, ExportedMetric>): string[] {
+function checkQuery(expr: string, exported: Map<string, ExportedMetric>): string[] {
   const { metrics, matched, grouped } = promqlNames(expr);
   const problems: string[] = [];
   if (!metrics.length) problems.push(`reads no metric: ${expr}`);

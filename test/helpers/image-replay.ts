@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './app.js';
-import { all, copyOf, envOf, isIgnored, parseDockerfile, readDockerignore, type Stage } from './dockerfile.js';
+import { copyOf, envOf, isIgnored, parseDockerfile, readDockerignore, type Stage } from './dockerfile.js';
 
 /** One replayed stage: the folder standing for its WORKDIR, and its environment. */
 export interface ReplayedStage {
@@ -84,4 +84,3 @@ export function snapshot(dir: string): string[] {
     });
 }
 
-export { all };
