@@ -105,6 +105,7 @@ for (const overlay of OVERLAYS) {
     const http = c.ports.find((p: { name: string }) => p.name === 'http');
     assert.equal(http.containerPort, config.port);
     assert.ok(subset(deployment.spec.selector.matchLabels, pod.metadata.labels));
+    for (const spread of pod.spec.topologySpreadConstraints) assert.ok(subset(spread.labelSelector.matchLabels, pod.metadata.labels), 'spread counts these pods');
 
     const service = one(objs, 'Service');
     assert.ok(Object.keys(service.spec.selector).length && subset(service.spec.selector, pod.metadata.labels), 'the Service selects the pods');
