@@ -16,7 +16,7 @@ const SECRET_NAME = /(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|ACCESS_KEY|PRIV
 const SECRET_VALUE = /-----BEGIN|\b(sk|pk|ghp|gho|xox[abp]|glpat)[-_][A-Za-z0-9]{8,}|AKIA[0-9A-Z]{16}|\b[A-Za-z0-9+/_-]{32,}={0,2}/;
 
 test('the reader understands what the Dockerfiles use (and refuses what it cannot place)', () => {
-  const [stage] = parseDockerfile('# c\nFROM a:1@sha256:00 AS b\nENV A=1 \\\n  # inside\n  B="two words"\nCOPY --from=x s1 s2 /d/\nHEALTHCHECK --interval=5s CMD ["node", "-e", "1"]\n');
+  const [stage] = parseDockerfile('# c\nFROM --platform=linux/amd64 a:1@sha256:00 AS b\nENV A=1 \\\n  # inside\n  B="two words"\nCOPY --from=x s1 s2 /d/\nHEALTHCHECK --interval=5s CMD ["node", "-e", "1"]\n');
   assert.equal(stage!.image, 'a:1@sha256:00');
   assert.equal(stage!.name, 'b');
   assert.deepEqual(envOf(all(stage!, 'ENV')[0]!), { A: '1', B: 'two words' });
