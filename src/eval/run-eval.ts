@@ -46,7 +46,7 @@ export async function runEval(target: EvalTarget, pairs: readonly PreferencePair
       opts.onProgress?.(done, pairs.length, (performance.now() - t0) / 1000);
     }
   };
-  await Promise.all(Array.from({ length: opts.concurrency ?? 4 }, worker));
+  await Promise.all(Array.from({ length: opts.concurrency ?? 8 }, worker));
   const seconds = (performance.now() - t0) / 1000;
   const temperature = opts.temperature ?? target.temperature;
   const m = metricsBySubset(
