@@ -164,7 +164,7 @@ async function limit(items: HhItem[], config: Config) {
   const t2 = performance.now();
   for (const f of one) enc.encode(f, 'auto');
   const stallMs = performance.now() - t2;
-  return { usable, fixedRate, limitedRate, tokensPerSecond: tokens / tokenizeSeconds, meanTokens: tokens / items.length, stallMs };
+  return { usable, fixedRate, limitedRate, tokensPerSecond: tokens / tokenizeSeconds, meanTokens: tokens / items.length, stallMs, maxLength: folder.reward.maxLength };
 }
 
 const config = loadConfig(process.env);
@@ -174,7 +174,7 @@ const S = await service(L.usable);
 const f = (x: number, d = 1) => x.toFixed(d);
 const lines = [
   `machine: ${os.cpus()[0]?.model} × ${os.availableParallelism()}, node ${process.version}, ${new Date().toISOString()}`,
-  `data: ${L.usable.length} of ${items.length} HH items (the rest have a response over 512 tokens), mean ${f(L.meanTokens)} tokens after truncation to 512`,
+  `data: ${L.usable.length} of ${items.length} HH items (the rest have a response over ${L.maxLength} tokens), mean ${f(L.meanTokens)} tokens after truncation to ${L.maxLength}`,
   `raw ORT, same workers, all items sorted by length, no HTTP:`,
   `  L  (batches of ${BATCH}): ${f(L.fixedRate)} items/s`,
   `  L' (batches cut at the service's limits, ${config.maxBatchSize} items / ${config.maxBatchTokens} tokens): ${f(L.limitedRate)} items/s`,
