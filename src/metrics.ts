@@ -14,7 +14,11 @@ export type FailureReason =
   | 'inference_failed'
   | 'tokenization_failed'
   | 'shutting_down'
-  | 'internal_error';
+  | 'internal_error'
+  | 'deadline_exceeded'
+  | 'server_busy'
+  | 'unauthorized'
+  | 'forbidden';
 
 /**
  * All metrics of one service instance, on their own registry (tests build several apps in
@@ -76,6 +80,12 @@ export function createMetrics() {
       name: `${METRIC_PREFIX}failures_total`,
       help: 'Failed requests or dropped items, by reason, counted where the failure happens',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    workerRestarts: new client.Counter({
+      name: `${METRIC_PREFIX}worker_restarts_total`,
+      help: 'Worker threads that died and were replaced, by pool',
+      labelNames: ['pool'] as const,
       registers,
     }),
     droppedItems: new client.Counter({

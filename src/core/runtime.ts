@@ -21,6 +21,8 @@ export interface ModelRuntime {
   readonly scorer: Scorer;
   readonly batcher: Batcher;
   readonly metrics: Metrics;
+  /** False while a worker of this model is being replaced after it died. */
+  healthy(): boolean;
   /** Runs one batch end to end, so the first real request does not pay for lazy init. */
   warmup(): Promise<void>;
   close(): Promise<void>;
@@ -76,7 +78,7 @@ export async function createRuntime(
     tokenizerConfig: folder.tokenizerConfig,
     maxLength: folder.reward.maxLength,
     padToken: padToken(folder.tokenizerConfig),
-  });
+  }, () => metrics.workerRestarts.inc({ pool: 'tokenize' }));
   let backend: Backend | undefined;
   try {
     const tokInfo = await tokenizers.ready().catch((err: Error) => {
@@ -87,6 +89,7 @@ export async function createRuntime(
       workers: config.inferWorkers,
       intraOpThreads: config.intraOpThreads,
       padTokenId: folder.padTokenId ?? tokInfo.padTokenId ?? 0,
+      onWorkerRestart: () => metrics.workerRestarts.inc({ pool: 'infer' }),
     }).catch((err: Error) => {
       throw err instanceof ModelLoadError ? err : new ModelLoadError(folder.modelPath, err.message);
     });
@@ -103,6 +106,7 @@ export async function createRuntime(
       scorer,
       batcher,
       metrics,
+      healthy: () => ready.healthy !== false && tokenizers.healthy,
       async warmup() {
         await scorer.score([{ prompt: 'Hello.', response: 'Hello! How can I help?' }], { truncation: 'auto' });
       },

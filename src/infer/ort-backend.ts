@@ -1,4 +1,5 @@
-import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
+import { WorkerClient } from '../workers/worker-client.js';
+import { WorkerPool } from '../workers/worker-pool.js';
 import type { Backend, BackendInfo, BatchOutput, TokenBatch } from './backend.js';
 import type { OrtWorkerData } from './ort-worker.js';
 
@@ -8,6 +9,8 @@ export interface OrtBackendOptions {
   workers: number;
   intraOpThreads: number;
   padTokenId: number;
+  /** Called when a dead worker is replaced by a fresh session. */
+  onWorkerRestart?: () => void;
 }
 
 /** ONNX Runtime on CPU: one session per worker thread; batches go to the least busy worker. */
@@ -18,14 +21,29 @@ export class OrtBackend implements Backend {
   ) {}
 
   get concurrency(): number {
-    return this.pool.workers.length;
+    return this.pool.size;
+  }
+
+  /** False while a dead worker is being replaced by a fresh session. */
+  get healthy(): boolean {
+    return this.pool.healthy;
+  }
+
+  /**
+   * Makes worker `index` exit before it takes its next batch, as a fatal error would; that
+   * batch fails (fault drills and tests). Resolves when the thread has died.
+   */
+  crashWorker(index: number): Promise<void> {
+    return this.pool.workers[index]!.crash();
   }
 
   /** Starts the workers and waits until every session is loaded. */
   static async create(opts: OrtBackendOptions): Promise<OrtBackend> {
     const url = new URL('./ort-worker.js', import.meta.url);
     const data: OrtWorkerData = { modelPath: opts.modelPath, intraOpThreads: opts.intraOpThreads, padTokenId: opts.padTokenId };
-    const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`));
+    const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`), {
+      onRestart: () => opts.onWorkerRestart?.(),
+    });
     try {
       const infos = await pool.ready();
       return new OrtBackend(pool, infos[0]!);
