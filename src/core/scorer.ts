@@ -1,4 +1,4 @@
-import type { Batcher } from '../batch/batcher.js';
+import { abortError, type Batcher } from '../batch/batcher.js';
 import { ServiceError } from '../errors.js';
 import { Formatter, type ScoreItem } from '../format/format.js';
 import type { Metrics } from '../metrics.js';
@@ -17,7 +17,7 @@ export interface ScoreResult {
 /** Options of one scoring call. */
 export interface ScoreOptions {
   truncation: TruncationMode;
-  /** Aborts when the client disconnects: queued items are then dropped. */
+  /** Aborts when the client disconnects or its deadline passes: queued items are then dropped. */
   signal?: AbortSignal;
 }
 
@@ -54,7 +54,11 @@ export class Scorer {
         const what = f.code === 'item_too_long' ? 'has' : 'has a response of';
         throw new ServiceError(f.code, `Item ${f.index} ${what} ${f.length} tokens; max_length is ${this.maxLength}`);
       }
-      if (opts.signal?.aborted) throw new ServiceError('client_closed');
+      if (opts.signal?.aborted) {
+        const err = abortError(opts.signal);
+        this.metrics.failures.inc({ reason: err.code });
+        throw err;
+      }
       const out = await this.batcher.submit(ticket, tokenized, opts.signal);
       return {
         rewards: rewardsFrom(out.logits, out.numLabels, this.head),

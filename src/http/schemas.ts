@@ -5,12 +5,20 @@ import { ServiceError } from '../errors.js';
 export interface Limits {
   maxItemsPerRequest: number;
   maxCharsPerText: number;
+  /** Cap on a request's timeout_ms; larger values are lowered to it. */
+  maxTimeoutMs: number;
 }
 
 /** Request body schemas of every POST route, built for the configured limits. */
 export function requestSchemas(limits: Limits) {
   const text = z.string().max(limits.maxCharsPerText);
   const truncation = z.enum(['auto', 'error']).default('auto');
+  const timeout = z
+    .number()
+    .int()
+    .min(1)
+    .transform((ms) => Math.min(ms, limits.maxTimeoutMs))
+    .optional();
   const item = z.union([z.strictObject({ prompt: text, response: text }), z.strictObject({ text })], {
     error: 'must be {"prompt", "response"} or {"text"}',
   });
@@ -19,8 +27,8 @@ export function requestSchemas(limits: Limits) {
     { error: 'must be {"prompt", "a", "b"} or {"prompt", "chosen", "rejected"}' },
   );
   return {
-    score: z.strictObject({ items: z.array(item).min(1).max(limits.maxItemsPerRequest), truncation }),
-    compare: z.strictObject({ pairs: z.array(pair).min(1).max(limits.maxItemsPerRequest), truncation }),
+    score: z.strictObject({ items: z.array(item).min(1).max(limits.maxItemsPerRequest), truncation, timeout_ms: timeout }),
+    compare: z.strictObject({ pairs: z.array(pair).min(1).max(limits.maxItemsPerRequest), truncation, timeout_ms: timeout }),
   };
 }
 

@@ -26,7 +26,7 @@ export async function compareRoute(app: FastifyInstance, opts: { lifecycle: Life
       return i;
     };
     const refs = body.pairs.map((p) => sides(p).map((r) => slot(p.prompt, r)) as [number, number]);
-    const r = await runtime.scorer.score(items, { truncation: body.truncation, signal: clientAbortSignal(reply) });
+    const r = await runtime.scorer.score(items, { truncation: body.truncation, signal: clientAbortSignal(reply, body.timeout_ms) });
     const t = runtime.folder.reward.temperature;
     return {
       model: runtime.folder.name,

@@ -9,7 +9,7 @@ export async function scoreRoute(app: FastifyInstance, opts: { lifecycle: Lifecy
     const runtime = opts.lifecycle.acceptWork();
     const body = parseBody(opts.schemas.score, request.body);
     request.items = body.items.length;
-    const r = await runtime.scorer.score(body.items, { truncation: body.truncation, signal: clientAbortSignal(reply) });
+    const r = await runtime.scorer.score(body.items, { truncation: body.truncation, signal: clientAbortSignal(reply, body.timeout_ms) });
     return { model: runtime.folder.name, rewards: r.rewards, truncated: r.truncated, usage: { tokens: r.tokens } };
   });
 }
