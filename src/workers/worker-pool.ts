@@ -26,6 +26,7 @@ export class WorkerPool<Info, Req, Res> {
   private readonly slots: WorkerClient<Info, Req, Res>[];
   private readonly waiting: Waiting<Req, Res>[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly running = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(
@@ -65,10 +66,15 @@ export class WorkerPool<Info, Req, Res> {
     });
   }
 
+  /**
+   * Fails the calls still waiting, lets the running ones finish, then stops the threads:
+   * stopping a thread inside ONNX Runtime's session.run would abort the whole process.
+   */
   async terminate(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     for (const job of this.waiting.splice(0)) job.reject(new WorkerError('worker pool is closed'));
+    await Promise.allSettled([...this.running]);
     await Promise.all(this.slots.map((w) => w.terminate()));
   }
 
@@ -77,9 +83,14 @@ export class WorkerPool<Info, Req, Res> {
       if (this.waiting.length === 0) return;
       if (!w.alive || w.inFlight > 0) continue;
       const job = this.waiting.shift()!;
-      w.call(job.req, job.transfer)
+      const run = w.call(job.req, job.transfer);
+      this.running.add(run);
+      run
         .then(job.resolve, job.reject)
-        .finally(() => this.dispatch());
+        .finally(() => {
+          this.running.delete(run);
+          this.dispatch();
+        });
     }
   }
 
