@@ -39,6 +39,18 @@ const SETTINGS = {
   MAX_CHARS_PER_TEXT: { schema: int(1, 10_000_000), default: '65536', help: 'characters per prompt/response/text (422 above)' },
   SHUTDOWN_GRACE_MS: { schema: int(0, 3_600_000), default: '30000', help: 'time to finish accepted work after SIGTERM' },
   WARMUP: { schema: bool, default: 'true', help: 'run one warm-up batch before reporting ready' },
+  // Faults, load and security.
+  MAX_TIMEOUT_MS: { schema: int(1, 3_600_000), default: '600000', help: "cap on a request's timeout_ms (larger values are lowered to it)" },
+  MAX_EVENT_LOOP_DELAY_MS: {
+    schema: int(0, 60_000),
+    default: '500',
+    help: 'mean event-loop delay over a 1 s sample above which requests get 503 server_busy; 0 = off',
+  },
+  API_KEYS: { schema: z.string(), default: '', help: 'comma-separated bearer keys; with none here or in API_KEYS_FILE, no key is asked' },
+  API_KEYS_FILE: { schema: z.string(), default: '', help: 'file with one bearer key per line (# comments)' },
+  AUTH_HEALTH: { schema: bool, default: 'false', help: 'also require a key for /health/*' },
+  AUTH_METRICS: { schema: bool, default: 'false', help: 'also require a key for /metrics' },
+  CORS_ORIGINS: { schema: z.string(), default: '', help: 'comma-separated origins allowed by CORS; empty = CORS off' },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -66,6 +78,13 @@ export interface Config {
   readonly maxCharsPerText: number;
   readonly shutdownGraceMs: number;
   readonly warmup: boolean;
+  readonly maxTimeoutMs: number;
+  readonly maxEventLoopDelayMs: number;
+  readonly apiKeys: string;
+  readonly apiKeysFile: string;
+  readonly authHealth: boolean;
+  readonly authMetrics: boolean;
+  readonly corsOrigins: string;
 }
 
 /** Thrown for an invalid setting or flag; its message names the setting and what is accepted. */
@@ -82,7 +101,7 @@ function describe(schema: z.ZodType): string {
   if (typeof json.minimum === 'number' && typeof json.maximum === 'number') {
     return `an integer from ${json.minimum} to ${json.maximum}`;
   }
-  return 'a non-empty string';
+  return typeof json.minLength === 'number' ? 'a non-empty string' : 'a string';
 }
 
 /** The `--help` text: every flag, its variable, default and accepted range. */
