@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Lifecycle } from './core/lifecycle.js';
+import { auth, loadApiKeys } from './http/plugins/auth.js';
 import { drain } from './http/plugins/drain.js';
-import { errorHandler } from './http/plugins/error-handler.js';
+import { errorHandler, frameworkErrors } from './http/plugins/error-handler.js';
+import { loadShedding } from './http/plugins/load-shedding.js';
 import { observability } from './http/plugins/observability.js';
+import { securityHeaders } from './http/plugins/security-headers.js';
 import { compareRoute } from './http/routes/compare.js';
 import { getRewardRoute } from './http/routes/get-reward.js';
 import { healthRoutes } from './http/routes/health/index.js';
@@ -26,6 +30,8 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+const list = (csv: string) => csv.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
 /** Builds the HTTP app: plugins for cross-cutting concerns, then one plugin per route file. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, lifecycle } = opts;
@@ -41,6 +47,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
     },
+    frameworkErrors,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   }) as unknown as FastifyInstance;
@@ -50,6 +57,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorHandler, { bodyLimit: config.maxBodyBytes });
   await app.register(observability, { metrics: lifecycle.metrics });
   await app.register(drain, { lifecycle });
+  await app.register(securityHeaders);
+  const origins = list(config.corsOrigins);
+  if (origins.length > 0) {
+    await app.register(cors, {
+      origin: origins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
+  }
+  await app.register(loadShedding, { maxEventLoopDelayMs: config.maxEventLoopDelayMs, metrics: lifecycle.metrics });
+  const keys = loadApiKeys(config);
+  await app.register(auth, { keys, health: config.authHealth, metrics: config.authMetrics, counters: lifecycle.metrics });
   await app.register(healthRoutes, { lifecycle });
   await app.register(metricsRoute, { metrics: lifecycle.metrics });
   await app.register(openapiRoute);

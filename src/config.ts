@@ -61,6 +61,18 @@ const SETTINGS = {
   },
   ENSEMBLE_K: { schema: z.coerce.number().min(0).max(100), default: '1', help: "k of an ensemble's conservative reward mean − k·std" },
   DEFAULT_MODEL: { schema: z.string().max(128), default: '', help: 'model or ensemble answering requests that name none; empty = the first model' },
+  // Faults, load and security.
+  MAX_TIMEOUT_MS: { schema: int(1, 3_600_000), default: '600000', help: "cap on a request's timeout_ms (larger values are lowered to it)" },
+  MAX_EVENT_LOOP_DELAY_MS: {
+    schema: int(0, 60_000),
+    default: '500',
+    help: 'mean event-loop delay over a 1 s sample above which requests get 503 server_busy; 0 = off',
+  },
+  API_KEYS: { schema: z.string(), default: '', help: 'comma-separated bearer keys; with none here or in API_KEYS_FILE, no key is asked' },
+  API_KEYS_FILE: { schema: z.string(), default: '', help: 'file with one bearer key per line (# comments)' },
+  AUTH_HEALTH: { schema: bool, default: 'false', help: 'also require a key for /health/*' },
+  AUTH_METRICS: { schema: bool, default: 'false', help: 'also require a key for /metrics' },
+  CORS_ORIGINS: { schema: z.string(), default: '', help: 'comma-separated origins allowed by CORS; empty = CORS off' },
 } as const;
 
 type Settings = typeof SETTINGS;
@@ -88,6 +100,13 @@ export interface Config {
   readonly maxCharsPerText: number;
   readonly shutdownGraceMs: number;
   readonly warmup: boolean;
+  readonly maxTimeoutMs: number;
+  readonly maxEventLoopDelayMs: number;
+  readonly apiKeys: string;
+  readonly apiKeysFile: string;
+  readonly authHealth: boolean;
+  readonly authMetrics: boolean;
+  readonly corsOrigins: string;
   readonly executionProvider: z.infer<Settings['EXECUTION_PROVIDER']['schema']>;
   readonly deviceId: number;
   readonly allowCpuFallback: boolean;

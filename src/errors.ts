@@ -23,6 +23,10 @@ export const ERROR_CODES = Object.freeze({
   internal_error: { status: 500, message: 'Internal server error' },
   not_ready: { status: 503, message: 'The model is not loaded yet' },
   shutting_down: { status: 503, message: 'The server is shutting down' },
+  unauthorized: { status: 401, message: 'An API key is required (Authorization: Bearer <key>)' },
+  forbidden: { status: 403, message: 'The API key is not valid' },
+  server_busy: { status: 503, message: 'The server is saturated; retry later' },
+  deadline_exceeded: { status: 504, message: 'The request timeout_ms passed before its items were scored' },
 } as const);
 
 /** A code from {@link ERROR_CODES}. */

@@ -14,7 +14,11 @@ export type FailureReason =
   | 'inference_failed'
   | 'tokenization_failed'
   | 'shutting_down'
-  | 'internal_error';
+  | 'internal_error'
+  | 'deadline_exceeded'
+  | 'server_busy'
+  | 'unauthorized'
+  | 'forbidden';
 
 /**
  * All metrics of one service instance, on their own registry (tests build several apps in
@@ -82,6 +86,12 @@ export function createMetrics() {
       name: `${METRIC_PREFIX}model_info`,
       help: 'Always 1 per loaded model; labels say where it runs (execution_provider is the one actually used)',
       labelNames: ['model', 'execution_provider', 'requested_provider', 'device'] as const,
+      registers,
+    }),
+    workerRestarts: new client.Counter({
+      name: `${METRIC_PREFIX}worker_restarts_total`,
+      help: 'Worker threads that died and were replaced, by pool',
+      labelNames: ['pool'] as const,
       registers,
     }),
     droppedItems: new client.Counter({

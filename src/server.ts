@@ -1,12 +1,13 @@
 // The process: config, logger, listen, load the model, and a graceful shutdown on signals.
 // Everything HTTP lives in app.ts; everything about scoring in core/.
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Lifecycle } from './core/lifecycle.js';
 import { loadModels } from './core/load-models.js';
 import type { ModelRegistry } from './core/model-registry.js';
+import { createLogger } from './logger.js';
+import { ServiceError } from './errors.js';
 import { createMetrics } from './metrics.js';
 
 /** One clear line on stderr and a non-zero exit; no stack trace for expected failures. */
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   } catch (err) {
     die('config error', err, 2);
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'reward-server' } });
+  const logger = createLogger(config.logLevel);
   const lifecycle = new Lifecycle(createMetrics());
   const app = await buildApp({ config, lifecycle, logger });
   let models: ModelRegistry | null = null;
@@ -40,11 +41,16 @@ async function main(): Promise<void> {
     logger.info({ signal, grace_ms: config.shutdownGraceMs }, 'draining');
     lifecycle.drain();
     const timer = setTimeout(() => {
-      logger.error({ grace_ms: config.shutdownGraceMs }, 'grace period over with work still running; exiting');
-      process.exit(1);
+      // Answer what is left rather than cut connections: each waiting client gets a 503.
+      logger.error({ grace_ms: config.shutdownGraceMs }, 'grace period over with work still queued; answering it 503 and exiting');
+      const stopped = new ServiceError('shutting_down', 'The server stopped before this request was scored (SHUTDOWN_GRACE_MS)');
+      for (const rt of models?.all() ?? []) rt.batcher.abortAll(stopped);
+      setTimeout(() => process.exit(1), 1000).unref();
+      void app.close().then(() => process.exit(1));
     }, config.shutdownGraceMs);
     timer.unref();
     await app.close(); // waits until every accepted request has been answered
+    clearTimeout(timer);
     await models?.close();
     logger.info('stopped');
     process.exit(0);

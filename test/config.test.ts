@@ -25,9 +25,20 @@ test('an invalid value names the setting and the accepted range', () => {
 
 test('--help lists every setting with its default', () => {
   const help = helpText();
-  for (const flag of ['--model-dir', '--port', '--max-batch-size', '--max-batch-tokens', '--max-wait-ms', '--max-queue-items', '--intra-op-threads', '--infer-workers', '--tokenizer-workers', '--max-body-bytes', '--max-items-per-request', '--max-chars-per-text', '--shutdown-grace-ms']) {
+  for (const flag of ['--model-dir', '--port', '--max-batch-size', '--max-batch-tokens', '--max-wait-ms', '--max-queue-items', '--intra-op-threads', '--infer-workers', '--tokenizer-workers', '--max-body-bytes', '--max-items-per-request', '--max-chars-per-text', '--shutdown-grace-ms', '--max-timeout-ms', '--max-event-loop-delay-ms', '--api-keys', '--api-keys-file', '--auth-health', '--auth-metrics', '--cors-origins']) {
     assert.match(help, new RegExp(`${flag} \\(`));
   }
+});
+
+test('security settings are off by default', () => {
+  const c = loadConfig({});
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.apiKeys, '');
+  assert.equal(c.apiKeysFile, '');
+  assert.equal(c.corsOrigins, '');
+  assert.equal(c.authHealth, false);
+  assert.equal(c.authMetrics, false);
+  assert.match(helpText(), /--api-keys \(API_KEYS\) .*; a string; default \n/);
 });
 
 test('README documents every setting', async () => {

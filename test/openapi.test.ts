@@ -34,7 +34,7 @@ function shape(raw: Json): unknown {
   return 'leaf';
 }
 
-const schemas = requestSchemas({ maxItemsPerRequest: 10, maxCharsPerText: 10 });
+const schemas = requestSchemas({ maxItemsPerRequest: 10, maxCharsPerText: 10, maxTimeoutMs: 1000 });
 
 for (const [route, name, key] of [
   ['/score', 'ScoreRequest', 'score'],

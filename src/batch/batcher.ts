@@ -5,6 +5,11 @@ import type { TokenizedBatch } from '../tokenize/tokenizer-pool.js';
 import { packRows } from '../util/pack-rows.js';
 import { selectBatch } from './select-batch.js';
 
+/** Why a request's signal aborted: its own ServiceError (a deadline) or the client leaving. */
+export function abortError(signal: AbortSignal): ServiceError {
+  return signal.reason instanceof ServiceError ? signal.reason : new ServiceError('client_closed');
+}
+
 /** Limits of the dynamic batcher. */
 export interface BatcherOptions {
   maxBatchSize: number;
@@ -103,6 +108,9 @@ export class Batcher {
   private inFlight = 0;
   private queuedTokens = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Requests not yet answered, queued or running. */
+  private readonly jobs = new Set<Job>();
+  private stopped: ServiceError | null = null;
 
   constructor(
     private readonly backend: Backend,
@@ -133,12 +141,25 @@ export class Batcher {
   /**
    * Queues a request's tokenized items under its ticket. Resolves with their model outputs in
    * request order. If `signal` aborts first, the items still queued are dropped before
-   * inference and the promise rejects with `client_closed`.
+   * inference and the promise rejects with the signal's reason if it is a ServiceError (a
+   * deadline), else with `client_closed`.
    */
   submit(ticket: Ticket, batch: TokenizedBatch, signal?: AbortSignal): Promise<JobOutput> {
     ticket.held = 0; // the capacity now travels with the queued items
+    if (this.stopped) return Promise.reject(this.stopped);
     return new Promise<JobOutput>((resolve, reject) => {
-      const job = new Job(batch.lengths.length, resolve, reject);
+      const job: Job = new Job(
+        batch.lengths.length,
+        (out) => {
+          this.jobs.delete(job);
+          resolve(out);
+        },
+        (err) => {
+          this.jobs.delete(job);
+          reject(err);
+        },
+      );
+      this.jobs.add(job);
       const now = performance.now();
       let at = 0;
       for (let i = 0; i < batch.lengths.length; i++) {
@@ -151,14 +172,24 @@ export class Batcher {
       if (signal) {
         const onAbort = () => {
           if (job.done) return;
-          this.metrics.failures.inc({ reason: 'client_closed' });
-          this.cancel(job, new ServiceError('client_closed'), 'client_closed');
+          const err = abortError(signal);
+          this.metrics.failures.inc({ reason: err.code });
+          this.cancel(job, err, err.code);
         };
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       }
       this.pump();
     });
+  }
+
+  /**
+   * Answers every request still queued or running with `err` (shutdown past its grace), so
+   * none is cut off without a reply; later submits fail the same way.
+   */
+  abortAll(err: ServiceError): void {
+    this.stopped = err;
+    for (const job of [...this.jobs]) this.cancel(job, err, 'shutdown');
   }
 
   /** Fails a job and drops its items that are still queued. */
@@ -240,8 +271,13 @@ export class Batcher {
     );
     this.inFlight++;
     const end = this.metrics.inferenceDuration.startTimer();
-    this.backend
-      .run(batch)
+    let running: Promise<BatchOutput>;
+    try {
+      running = this.backend.run(batch);
+    } catch (err) {
+      running = Promise.reject(err); // a backend that throws fails this batch only
+    }
+    running
       .then(
         (out) => {
           this.metrics.inferredItems.inc(items.length);

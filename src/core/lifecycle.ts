@@ -33,6 +33,16 @@ export class Lifecycle {
   }
 
   /**
+   * Readiness for /health/ready: loaded, warmed up, not draining, and no worker being replaced.
+   * @throws ServiceError 503 otherwise.
+   */
+  checkReady(): void {
+    if (this.phase === 'draining') throw new ServiceError('shutting_down');
+    if (!this.loaded || this.phase !== 'ready') throw new ServiceError('not_ready');
+    if (!this.loaded.all().every((m) => m.healthy())) throw new ServiceError('not_ready', 'A worker is being restarted');
+  }
+
+  /**
    * The model or ensemble for new scoring work: the one named, or the default.
    * @throws ServiceError 503 while starting or draining; 404 model_not_found for an unknown name.
    */

@@ -25,6 +25,8 @@ export interface ModelRuntime {
   readonly scorer: Scorer;
   readonly batcher: Batcher;
   readonly metrics: Metrics;
+  /** False while a worker of this model is being replaced after it died. */
+  healthy(): boolean;
   /** Runs one batch end to end, so the first real request does not pay for lazy init. */
   warmup(): Promise<void>;
   close(): Promise<void>;
@@ -95,7 +97,7 @@ export async function createRuntime(
     template: folder.reward.template,
     chatTemplate: folder.chatTemplate,
     specialTokens: { ...folder.specialTokens },
-  });
+  }, () => metrics.workerRestarts.inc({ pool: 'tokenize' }));
   let backend: Backend | undefined;
   try {
     const tokInfo = await tokenizers.ready().catch((err: Error) => {
@@ -109,6 +111,7 @@ export async function createRuntime(
       executionProvider: config.executionProvider,
       deviceId: config.deviceId,
       allowCpuFallback: config.allowCpuFallback,
+      onWorkerRestart: () => metrics.workerRestarts.inc({ pool: 'infer' }),
     }).catch((err: Error) => {
       throw err instanceof ModelLoadError ? err : new ModelLoadError(folder.modelPath, err.message);
     });
@@ -136,6 +139,7 @@ export async function createRuntime(
       scorer,
       batcher,
       metrics,
+      healthy: () => ready.healthy !== false && tokenizers.healthy,
       async warmup() {
         await scorer.score([{ prompt: 'Hello.', response: 'Hello! How can I help?' }], { truncation: 'auto', format: folder.reward.inputFormat });
       },

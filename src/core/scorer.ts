@@ -1,4 +1,4 @@
-import type { Batcher } from '../batch/batcher.js';
+import { abortError, type Batcher } from '../batch/batcher.js';
 import { ServiceError } from '../errors.js';
 import type { InputFormat, ScoreItem } from '../format/format.js';
 import type { Metrics } from '../metrics.js';
@@ -28,7 +28,7 @@ export interface ScoreOptions {
   truncation: TruncationMode;
   /** How `{prompt, response}` items are rendered. */
   format: InputFormat;
-  /** Aborts when the client disconnects: queued items are then dropped. */
+  /** Aborts when the client disconnects or its deadline passes: queued items are then dropped. */
   signal?: AbortSignal;
 }
 
@@ -55,7 +55,11 @@ export class Scorer {
       const tokenizeMs = performance.now() - t0;
       this.metrics.tokenizationDuration.observe(tokenizeMs / 1000);
       if ('failure' in tokenized) throw this.refused(tokenized.failure);
-      if (opts.signal?.aborted) throw new ServiceError('client_closed');
+      if (opts.signal?.aborted) {
+        const err = abortError(opts.signal);
+        this.metrics.failures.inc({ reason: err.code });
+        throw err;
+      }
       const out = await this.batcher.submit(ticket, tokenized, opts.signal);
       return {
         logits: out.logits,

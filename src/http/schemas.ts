@@ -5,6 +5,8 @@ import { ServiceError } from '../errors.js';
 export interface Limits {
   maxItemsPerRequest: number;
   maxCharsPerText: number;
+  /** Cap on a request's timeout_ms; larger values are lowered to it. */
+  maxTimeoutMs: number;
 }
 
 /** Request body schemas of every POST route, built for the configured limits. */
@@ -13,6 +15,13 @@ export function requestSchemas(limits: Limits) {
   const many = <T extends z.ZodType>(t: T) => z.array(t).min(1).max(limits.maxItemsPerRequest);
   const message = z.strictObject({ role: z.string().min(1).max(64), content: text });
   const messages = many(message);
+  // Lowered to MAX_TIMEOUT_MS rather than refused: a client's deadline is a wish, the cap is ours.
+  const timeout = z
+    .number()
+    .int()
+    .min(1)
+    .transform((ms) => Math.min(ms, limits.maxTimeoutMs))
+    .optional();
   // Fields every scoring route accepts besides its items.
   const options = {
     model: z.string().min(1).max(128).optional(),
@@ -21,6 +30,7 @@ export function requestSchemas(limits: Limits) {
     weights: z.record(z.string().min(1).max(128), z.number()).optional(),
     normalize: z.boolean().default(false),
     k: z.number().min(0).max(100).optional(),
+    timeout_ms: timeout,
   };
   const item = z.union(
     [z.strictObject({ prompt: z.union([text, messages]), response: text }), z.strictObject({ messages }), z.strictObject({ text })],
@@ -43,6 +53,7 @@ export function requestSchemas(limits: Limits) {
       prompts: z.array(z.string()).nullish(),
       labels: z.array(z.unknown()).nullish(),
       model: options.model,
+      timeout_ms: timeout,
     }),
   };
 }

@@ -45,6 +45,8 @@ export interface Backend {
   readonly info: BackendInfo;
   /** Batches it can run at once (one per worker). */
   readonly concurrency: number;
+  /** False while the backend cannot run at full strength (a dead worker being replaced); absent = always true. */
+  readonly healthy?: boolean;
   /** Pads `batch` to its longest item and runs it. Rejects if inference fails. */
   run(batch: TokenBatch): Promise<BatchOutput>;
   close(): Promise<void>;

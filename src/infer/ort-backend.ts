@@ -1,5 +1,6 @@
 import { packedBuffers } from '../util/pack-rows.js';
-import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
+import { WorkerClient } from '../workers/worker-client.js';
+import { WorkerPool } from '../workers/worker-pool.js';
 import type { Backend, BackendInfo, BatchOutput, ExecutionProvider, TokenBatch } from './backend.js';
 import type { OrtWorkerData } from './ort-worker.js';
 
@@ -14,6 +15,8 @@ export interface OrtBackendOptions {
   deviceId?: number;
   /** With cuda: run on CPU (and say why in info.fallbackReason) when CUDA cannot start. */
   allowCpuFallback?: boolean;
+  /** Called when a dead worker is replaced by a fresh session. */
+  onWorkerRestart?: () => void;
 }
 
 /** ONNX Runtime on CPU or CUDA: one session per worker thread; batches go to the least busy worker. */
@@ -24,7 +27,20 @@ export class OrtBackend implements Backend {
   ) {}
 
   get concurrency(): number {
-    return this.pool.workers.length;
+    return this.pool.size;
+  }
+
+  /** False while a dead worker is being replaced by a fresh session. */
+  get healthy(): boolean {
+    return this.pool.healthy;
+  }
+
+  /**
+   * Makes worker `index` exit before it takes its next batch, as a fatal error would; that
+   * batch fails (fault drills and tests). Resolves when the thread has died.
+   */
+  crashWorker(index: number): Promise<void> {
+    return this.pool.workers[index]!.crash();
   }
 
   /** Starts the workers and waits until every session is loaded. */
@@ -38,7 +54,9 @@ export class OrtBackend implements Backend {
       deviceId: opts.deviceId ?? 0,
       allowCpuFallback: opts.allowCpuFallback ?? false,
     };
-    const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`));
+    const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`), {
+      onRestart: () => opts.onWorkerRestart?.(),
+    });
     try {
       const infos = await pool.ready();
       return new OrtBackend(pool, infos[0]!);

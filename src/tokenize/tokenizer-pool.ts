@@ -1,6 +1,7 @@
 import type { InputFormat, ScoreItem } from '../format/format.js';
 import type { PackedRows } from '../util/pack-rows.js';
-import { WorkerClient, WorkerPool } from '../workers/worker-client.js';
+import { WorkerClient } from '../workers/worker-client.js';
+import { WorkerPool } from '../workers/worker-pool.js';
 import type { EncodeFailure, TruncationMode } from './token-encoder.js';
 
 /** What a tokenizer worker is started with. */
@@ -50,9 +51,15 @@ export type TokenizeResult = TokenizedBatch | { failure: TokenizeFailure };
 export class TokenizerPool {
   private readonly pool: WorkerPool<TokenizeInfo, TokenizeRequest, TokenizeResult>;
 
-  constructor(size: number, data: TokenizeWorkerData) {
+  /** @param onRestart called when a dead worker is replaced */
+  constructor(size: number, data: TokenizeWorkerData, onRestart?: () => void) {
     const url = new URL('./tokenize-worker.js', import.meta.url);
-    this.pool = new WorkerPool(size, (i) => new WorkerClient(url, data, `tokenizer-${i}`));
+    this.pool = new WorkerPool(size, (i) => new WorkerClient(url, data, `tokenizer-${i}`), { onRestart: () => onRestart?.() });
+  }
+
+  /** False while a dead worker is being replaced. */
+  get healthy(): boolean {
+    return this.pool.healthy;
   }
 
   async ready(): Promise<TokenizeInfo> {

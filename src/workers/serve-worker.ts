@@ -8,7 +8,8 @@ export interface WorkerHandler<Req, Res> {
 
 /**
  * Worker-thread side of the protocol in worker-client.ts: run `init`, report ready (or the
- * init error as one line), then answer each request in order.
+ * init error as one line), then answer each request in order. A message `{exit: code}` ends
+ * the thread (WorkerClient.crash).
  */
 export async function serveWorker<Info, Req, Res>(
   init: () => Promise<{ info: Info; handler: WorkerHandler<Req, Res> }>,
@@ -25,7 +26,8 @@ export async function serveWorker<Info, Req, Res>(
     post({ type: 'init_error', message: err instanceof Error ? err.message : String(err) });
     return;
   }
-  port.on('message', async ({ id, req }: { id: number; req: Req }) => {
+  port.on('message', async ({ id, req, exit }: { id: number; req: Req; exit?: number }) => {
+    if (exit !== undefined) process.exit(exit); // a fault drill: ends this thread only
     try {
       const { result, transfer } = await handler.handle(req);
       post({ type: 'result', id, result }, transfer);

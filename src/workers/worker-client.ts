@@ -26,22 +26,31 @@ export class WorkerClient<Info, Req, Res> {
   private readonly pending = new Map<number, Pending<Res>>();
   private nextId = 0;
   private dead: Error | null = null;
+  private up = false;
+  private stopping = false;
   /** Resolves with the worker's init info, or rejects with its init error. */
   readonly ready: Promise<Info>;
+  /** Resolves with the reason once the thread has died on its own (not by {@link terminate}). */
+  readonly died: Promise<Error>;
 
   constructor(url: URL, workerData: unknown, name: string) {
     this.worker = new Worker(url, { workerData, name });
+    let onDeath!: (err: Error) => void;
+    this.died = new Promise((resolve) => (onDeath = resolve));
     this.ready = new Promise<Info>((resolve, reject) => {
       this.worker.on('message', (msg: WorkerMessage<Info, Res>) => {
-        if (msg.type === 'ready') resolve(msg.info);
-        else if (msg.type === 'init_error') reject(new WorkerError(msg.message));
+        if (msg.type === 'ready') {
+          this.up = true;
+          resolve(msg.info);
+        } else if (msg.type === 'init_error') reject(new WorkerError(msg.message));
         else this.settle(msg);
       });
       const fail = (err: Error) => {
-        this.dead = err;
+        this.dead ??= err;
         reject(err);
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
+        if (!this.stopping) onDeath(this.dead);
       };
       this.worker.on('error', (err) => fail(new WorkerError(`${name} worker crashed: ${err.message}`)));
       this.worker.on('exit', (code) => fail(new WorkerError(`${name} worker exited with code ${code}`)));
@@ -54,6 +63,11 @@ export class WorkerClient<Info, Req, Res> {
     return this.pending.size;
   }
 
+  /** Initialised and not dead: calls sent now will be answered. */
+  get alive(): boolean {
+    return this.up && !this.dead;
+  }
+
   call(req: Req, transfer: readonly TransferListItem[] = []): Promise<Res> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
@@ -63,8 +77,20 @@ export class WorkerClient<Info, Req, Res> {
     });
   }
 
+  /**
+   * Makes the thread end itself with `process.exit(code)` before it takes its next call, as a
+   * fatal error would: calls sent to it fail and {@link died} resolves. For fault drills and
+   * tests. (Worker.terminate() is no substitute: stopping a thread inside ONNX Runtime's
+   * session.run aborts the whole process with an uncaught Napi::Error.)
+   */
+  async crash(code = 70): Promise<void> {
+    this.worker.postMessage({ exit: code });
+    await this.died;
+  }
+
+  /** Stops the thread; calls still in flight fail. */
   async terminate(): Promise<void> {
-    this.worker.removeAllListeners('exit');
+    this.stopping = true;
     await this.worker.terminate();
   }
 
@@ -74,35 +100,5 @@ export class WorkerClient<Info, Req, Res> {
     this.pending.delete(msg.id);
     if (msg.type === 'result') p.resolve(msg.result);
     else p.reject(new WorkerError(msg.message));
-  }
-}
-
-/** A fixed set of workers; each call goes to the one with the fewest calls in flight. */
-export class WorkerPool<Info, Req, Res> {
-  readonly workers: WorkerClient<Info, Req, Res>[];
-
-  constructor(size: number, make: (index: number) => WorkerClient<Info, Req, Res>) {
-    this.workers = Array.from({ length: size }, (_, i) => make(i));
-  }
-
-  /**
-   * Init info of every worker, in order; rejects if any fails to start, but only once all have
-   * settled: terminating a worker still inside ORT's native session load can crash the process.
-   */
-  async ready(): Promise<Info[]> {
-    const results = await Promise.allSettled(this.workers.map((w) => w.ready));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<Info>).value);
-  }
-
-  call(req: Req, transfer: readonly TransferListItem[] = []): Promise<Res> {
-    let best = this.workers[0]!;
-    for (const w of this.workers) if (w.inFlight < best.inFlight) best = w;
-    return best.call(req, transfer);
-  }
-
-  async terminate(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

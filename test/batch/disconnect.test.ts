@@ -47,6 +47,7 @@ test("a disconnected client's queued items are dropped before inference", async 
   // A occupies the backend: its batch waits at the gate while B arrives.
   const busy = send({ items: Array.from({ length: 4 }, (_, i) => ({ prompt: filler(i, 30), response: 'ok' })) });
   await until(async () => (await tokenized()) >= start + 1);
+  await until(async () => t.runtime.batcher.depth === 0); // A's batch has left the queue (after MAX_WAIT_MS)
   const quitter = send({ items: Array.from({ length: 7 }, (_, i) => ({ prompt: 'short ' + i, response: 'reply' })) });
   quitter.done.catch(() => {});
   await until(async () => (await tokenized()) >= start + 2);

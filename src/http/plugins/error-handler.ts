@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERROR_CODES, envelope, ServiceError, type ErrorCode } from '../../errors.js';
 
@@ -28,6 +28,14 @@ export function toServiceError(err: unknown, bodyLimit: number): ServiceError {
   if (mapped) return new ServiceError(mapped);
   if (err instanceof SyntaxError || fe.statusCode === 400) return new ServiceError('invalid_json');
   return new ServiceError('internal_error', undefined, { cause: err });
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a URL that cannot be
+ * decoded) get our envelope too; such a URL names no route.
+ */
+export function frameworkErrors(_err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(ERROR_CODES.not_found.status).send(envelope('not_found', `No route ${request.method} (the URL cannot be decoded)`));
 }
 
 /**

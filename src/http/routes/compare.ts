@@ -34,7 +34,7 @@ export async function compareRoute(app: FastifyInstance, opts: { lifecycle: Life
       return i;
     };
     const refs = body.pairs.map((p) => sides(p).map((r) => slot(p.prompt, r)) as [number, number]);
-    const r = await target.score(items, { ...targetOptions(body), signal: clientAbortSignal(reply) });
+    const r = await target.score(items, { ...targetOptions(body), signal: clientAbortSignal(reply, body.timeout_ms) });
     timingHeaders(reply, r);
     const t = target.temperature;
     const members = r.ensemble ? Object.values(r.ensemble.members) : null;

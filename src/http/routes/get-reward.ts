@@ -20,7 +20,7 @@ export async function getRewardRoute(app: FastifyInstance, opts: { lifecycle: Li
     const items = body.query.map((text) => ({ text }));
     // OpenRLHF's client cannot add body fields; ?normalize=true matches its serve_rm --normalize_reward.
     const normalize = request.query.normalize === 'true' || request.query.normalize === '1';
-    const r = await target.score(items, { truncation: 'auto', normalize, signal: clientAbortSignal(reply) });
+    const r = await target.score(items, { truncation: 'auto', normalize, signal: clientAbortSignal(reply, body.timeout_ms) });
     timingHeaders(reply, r);
     return { rewards: r.rewards, scores: r.rewards, extra_logs: {} };
   });

@@ -21,7 +21,7 @@ export async function rankRoute(app: FastifyInstance, opts: { lifecycle: Lifecyc
     request.items = body.responses.length;
     const prompt = promptOf(body);
     const items: ScoreItem[] = body.responses.map((response) => ({ prompt, response }));
-    const r = await target.score(items, { ...targetOptions(body), signal: clientAbortSignal(reply) });
+    const r = await target.score(items, { ...targetOptions(body), signal: clientAbortSignal(reply, body.timeout_ms) });
     timingHeaders(reply, r);
     const order = bestFirst(r.rewards);
     const out: Record<string, unknown> = {

@@ -11,7 +11,7 @@ export async function scoreRoute(app: FastifyInstance, opts: { lifecycle: Lifecy
     const body = parseBody(opts.schemas.score, request.body);
     const target = opts.lifecycle.acceptWork(body.model);
     request.items = body.items.length;
-    const r = await target.score(body.items, { ...targetOptions(body), signal: clientAbortSignal(reply) });
+    const r = await target.score(body.items, { ...targetOptions(body), signal: clientAbortSignal(reply, body.timeout_ms) });
     timingHeaders(reply, r);
     return { model: r.model, rewards: r.rewards, truncated: r.truncated, ...rewardExtras(r, body.normalize), usage: { tokens: r.tokens } };
   });
