@@ -12,6 +12,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
 };
 
+const STATE_CODES: ReadonlySet<ErrorCode> = new Set(['not_ready', 'shutting_down', 'server_busy', 'deadline_exceeded']);
+
 /**
  * Maps any thrown value to one of our coded errors; unknown errors become internal_error.
  * @param bodyLimit the configured body limit, named in 413 messages
@@ -45,7 +47,10 @@ export function frameworkErrors(_err: FastifyError, request: FastifyRequest, rep
 export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: number }) => {
   app.setErrorHandler((err, request, reply) => {
     const e = toServiceError(err, opts.bodyLimit);
-    if (e.status >= 500) request.log.error({ err: e.cause ?? err, code: e.code }, 'request failed');
+    // States the service reports on purpose (starting, draining, busy, a client's deadline) are
+    // not faults: no stack trace, so readiness probes during a start do not flood the log.
+    if (STATE_CODES.has(e.code)) request.log.info({ code: e.code }, 'request refused');
+    else if (e.status >= 500) request.log.error({ err: e.cause ?? err, code: e.code }, 'request failed');
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
     return reply.code(e.status).send(envelope(e.code, e.message));
   });
