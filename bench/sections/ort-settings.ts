@@ -1,0 +1,149 @@
+// 8. ORT settings: intra-op threads and workers, graph optimization levels, and an int8
+// dynamically quantized copy of the model (throughput, and accuracy on preference pairs).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Backend, GraphOptimization } from '../../src/infer/backend.js';
+import { Formatter } from '../../src/format/format.js';
+import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
+import { packRows } from '../../src/util/pack-rows.js';
+import { projectRoot } from '../../src/util/project-root.js';
+import { loadHhPairs, type HhItem } from '../hh-data.js';
+import { serviceBackend, type BenchContext } from '../lib/context.js';
+import { limitedBatches, measureRate, withBackend } from '../lib/limit.js';
+import { repeat, spread, type Spread } from '../lib/stats.js';
+
+/** One ORT configuration and its raw rate L' (batches at the service's limits). */
+export interface OrtRow {
+  what: string;
+  workers: number;
+  intraOpThreads: number;
+  graphOptimization: GraphOptimization;
+  model: string;
+  itemsPerSecond: Spread;
+}
+
+/** Pairwise accuracy of one model file on the preference pairs. */
+export interface AccuracyRow {
+  model: string;
+  pairs: number;
+  /** Share of pairs with r(chosen) > r(rejected) strictly (ties count wrong). */
+  accuracy: number;
+  /** Largest |reward − fp32 reward| over all items. */
+  maxAbsDelta: number;
+  /** Share of pairs whose preferred side is the same as with fp32. */
+  agreement: number;
+}
+
+export interface OrtResult {
+  rows: OrtRow[];
+  data: string;
+  /** Pairs left out because a side is refused (a response longer than max_length). */
+  skippedPairs: number;
+  accuracy: AccuracyRow[];
+  /** Why the int8 part did not run, if it did not. */
+  int8Skipped?: string;
+}
+
+/** Runs the committed quantizer (python3 + Debian's python3-onnx); the copy lives in a temp folder. */
+function quantize(modelPath: string, perChannel: boolean): string {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-int8-')), 'model.onnx');
+  const script = path.join(projectRoot(), 'bench', 'quantize', 'quantize-dynamic.py');
+  const python = process.env.PYTHON ?? '/usr/bin/python3';
+  execFileSync(python, [script, modelPath, out, ...(perChannel ? ['--per-channel'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return out;
+}
+
+/** Rewards of `rows` in order (reward column `head`), run in length-sorted batches at the service's limits. */
+async function rewards(b: Backend, rows: number[][], head: number, maxSize: number, maxTokens: number): Promise<number[]> {
+  const index = new Map(rows.map((r, i) => [r, i]));
+  const batches = limitedBatches(rows, maxSize, maxTokens);
+  const out = new Array<number>(rows.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: b.concurrency }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        const r = await b.run(packRows(batch));
+        batch.forEach((row, k) => (out[index.get(row)!] = r.logits[k * r.numLabels + head]!));
+      }
+    }),
+  );
+  return out;
+}
+
+export async function ortSettingsSection(ctx: BenchContext): Promise<OrtResult> {
+  const { config, corpus, opts } = ctx;
+  const batches = limitedBatches(corpus.rows, config.maxBatchSize, config.maxBatchTokens);
+  const cores = os.availableParallelism();
+  const rows: OrtRow[] = [];
+  const measure = async (what: string, over: { workers: number; intraOpThreads: number; graphOptimization?: GraphOptimization; modelPath?: string }, model = 'fp32') => {
+    const backend = serviceBackend(ctx, over);
+    const runs = await withBackend(backend, (b) => repeat(opts.repeats, () => measureRate(b, batches)));
+    const row = { what, workers: backend.workers, intraOpThreads: backend.intraOpThreads, graphOptimization: backend.graphOptimization ?? 'all', model, itemsPerSecond: spread(runs) };
+    ctx.log(`  ${what}: ${row.itemsPerSecond.median.toFixed(1)} items/s`);
+    rows.push(row);
+  };
+  const half = Math.max(1, Math.floor(cores / 2));
+  for (const t of [...new Set([1, half, cores])]) await measure(`1 worker × ${t} thread(s)`, { workers: 1, intraOpThreads: t });
+  await measure(`2 workers × ${half} thread(s)`, { workers: 2, intraOpThreads: half });
+  const base = { workers: config.inferWorkers, intraOpThreads: config.intraOpThreads };
+  for (const level of ['disabled', 'basic', 'extended', 'all'] as const) await measure(`graph optimization ${level}`, { ...base, graphOptimization: level });
+
+  // Accuracy on preference pairs, fp32 and int8, through the service's tokenizer and the same backend setup.
+  const folder = corpus.folder;
+  const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
+  const fmt = new Formatter(folder.reward.template);
+  const encode = (it: HhItem) => {
+    const r = enc.encode(fmt.format(it), 'auto');
+    return 'ids' in r ? r.ids : null;
+  };
+  const pairRows: number[][] = [];
+  let skippedPairs = 0;
+  // --quick: the first 256 pairs are enough to show the harness works.
+  const pairs = loadHhPairs(opts.data);
+  for (const p of opts.quick ? pairs.slice(0, 256) : pairs) {
+    const c = encode(p.chosen);
+    const r = encode(p.rejected);
+    if (c && r) pairRows.push(c, r);
+    else skippedPairs++;
+  }
+  const head = typeof folder.reward.rewardHead === 'number' ? folder.reward.rewardHead : Math.max(0, folder.labels.indexOf(folder.reward.rewardHead));
+  const accuracy: AccuracyRow[] = [];
+  let fp32: number[] = [];
+  const score = async (model: string, modelPath: string) => {
+    const r = await withBackend(serviceBackend(ctx, { modelPath }), (b) => rewards(b, pairRows, head, config.maxBatchSize, config.maxBatchTokens));
+    if (model === 'fp32') fp32 = r;
+    let correct = 0;
+    let agree = 0;
+    for (let i = 0; i < r.length; i += 2) {
+      if (r[i]! > r[i + 1]!) correct++;
+      if (r[i]! > r[i + 1]! === fp32[i]! > fp32[i + 1]!) agree++;
+    }
+    const pairs = r.length / 2;
+    const row = { model, pairs, accuracy: correct / pairs, maxAbsDelta: Math.max(...r.map((x, i) => Math.abs(x - fp32[i]!))), agreement: agree / pairs };
+    ctx.log(`  ${model}: accuracy ${row.accuracy.toFixed(4)} on ${pairs} pairs, max |Δr| ${row.maxAbsDelta.toExponential(2)}, agreement ${row.agreement.toFixed(4)}`);
+    accuracy.push(row);
+  };
+  await score('fp32', folder.modelPath);
+  let int8Skipped: string | undefined;
+  for (const perChannel of [false, true]) {
+    const model = perChannel ? 'int8 per channel' : 'int8 per tensor';
+    let file: string;
+    try {
+      file = quantize(folder.modelPath, perChannel);
+    } catch (err) {
+      int8Skipped = `quantizer failed (needs /usr/bin/python3 with python3-onnx and python3-numpy, or PYTHON=...): ${String((err as { stderr?: Buffer }).stderr ?? err).split('\n').filter(Boolean).pop()}`;
+      ctx.log(`  ${int8Skipped}`);
+      break;
+    }
+    try {
+      await measure(`${model}, graph optimization ${config.graphOptimization}`, { ...base, modelPath: file }, model);
+      await score(model, file);
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  }
+  return { rows, data: path.relative(projectRoot(), opts.data), skippedPairs, accuracy, ...(int8Skipped && { int8Skipped }) };
+}
