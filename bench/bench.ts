@@ -4,6 +4,7 @@
 //   npm run bench -- [--quick] [--repeats 3] [--seconds 12] [--batching-seconds 5] [--minutes 10]
 //                    [--clients 8] [--batch 64] [--batching-clients 1,4,16,64,128]
 //                    [--data FILE] [--only limit,service,batching,tokenization,memory,ort]
+//   npm run bench -- --render bench/results/<date>.json   (RESULTS.md again from a saved run)
 // Service settings come from the environment, as for `npm start` (e.g. MAX_BATCH_TOKENS=4096).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,11 +41,23 @@ const { values: a } = parseArgs({
     'batching-clients': { type: 'string', default: '1,4,16,64,128' },
     data: { type: 'string' },
     only: { type: 'string', default: SECTIONS.join(',') },
+    render: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (a.help) {
   console.log(fs.readFileSync(new URL(import.meta.url)).toString().split('\n').filter((l) => l.startsWith('//')).join('\n'));
+  process.exit(0);
+}
+const ROOT_MD = path.join(ROOT, 'bench', 'RESULTS.md');
+/** Regenerates bench/RESULTS.md from a results file, keeping its GPU section. */
+function writeMarkdown(results: BenchResults, jsonFile: string) {
+  const previous = fs.existsSync(ROOT_MD) ? fs.readFileSync(ROOT_MD, 'utf8') : '';
+  fs.writeFileSync(ROOT_MD, renderResults(results, previous, path.relative(path.join(ROOT, 'bench'), jsonFile)));
+}
+if (a.render) {
+  writeMarkdown(JSON.parse(fs.readFileSync(a.render, 'utf8')) as BenchResults, path.resolve(a.render));
+  console.log(`wrote bench/RESULTS.md from ${a.render}`);
   process.exit(0);
 }
 const num = (v: string | undefined, full: number, quick: number) => (v === undefined ? (a.quick ? quick : full) : Number(v));
@@ -104,7 +117,5 @@ fs.mkdirSync(dir, { recursive: true });
 const stamp = results.date.slice(0, 16).replace(':', '');
 const jsonFile = path.join(dir, `${stamp}${opts.quick ? '-quick' : ''}.json`);
 fs.writeFileSync(jsonFile, JSON.stringify(results, null, 2) + '\n');
-const md = path.join(ROOT, 'bench', 'RESULTS.md');
-const previous = fs.existsSync(md) ? fs.readFileSync(md, 'utf8') : '';
-fs.writeFileSync(md, renderResults(results, previous, path.relative(path.join(ROOT, 'bench'), jsonFile)));
+writeMarkdown(results, jsonFile);
 log(`wrote ${path.relative(ROOT, jsonFile)} and bench/RESULTS.md`);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Backend, GraphOptimization } from '../../src/infer/backend.js';
+import { OrtBackend, type OrtBackendOptions } from '../../src/infer/ort-backend.js';
 import { Formatter } from '../../src/format/format.js';
 import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
 import { packRows } from '../../src/util/pack-rows.js';
@@ -12,7 +13,7 @@ import { projectRoot } from '../../src/util/project-root.js';
 import { loadHhPairs, type HhItem } from '../hh-data.js';
 import { serviceBackend, type BenchContext } from '../lib/context.js';
 import { limitedBatches, measureRate, withBackend } from '../lib/limit.js';
-import { repeat, spread, type Spread } from '../lib/stats.js';
+import { spread, type Spread } from '../lib/stats.js';
 
 /** One ORT configuration and its raw rate L' (batches at the service's limits). */
 export interface OrtRow {
@@ -73,77 +74,107 @@ async function rewards(b: Backend, rows: number[][], head: number, maxSize: numb
   return out;
 }
 
-export async function ortSettingsSection(ctx: BenchContext): Promise<OrtResult> {
+/** One configuration to measure. */
+interface Setting {
+  what: string;
+  model: string;
+  opts: OrtBackendOptions;
+}
+
+/**
+ * L' of every setting, the repeats interleaved (setting 1, 2, …, then again), so a change of
+ * load on a shared machine hits every setting alike instead of whichever ran at the time.
+ */
+async function measureAll(ctx: BenchContext, settings: Setting[]): Promise<OrtRow[]> {
   const { config, corpus, opts } = ctx;
   const batches = limitedBatches(corpus.rows, config.maxBatchSize, config.maxBatchTokens);
-  const cores = os.availableParallelism();
-  const rows: OrtRow[] = [];
-  const measure = async (what: string, over: { workers: number; intraOpThreads: number; graphOptimization?: GraphOptimization; modelPath?: string }, model = 'fp32') => {
-    const backend = serviceBackend(ctx, over);
-    const runs = await withBackend(backend, (b) => repeat(opts.repeats, () => measureRate(b, batches)));
-    const row = { what, workers: backend.workers, intraOpThreads: backend.intraOpThreads, graphOptimization: backend.graphOptimization ?? 'all', model, itemsPerSecond: spread(runs) };
-    ctx.log(`  ${what}: ${row.itemsPerSecond.median.toFixed(1)} items/s`);
-    rows.push(row);
-  };
-  const half = Math.max(1, Math.floor(cores / 2));
-  for (const t of [...new Set([1, half, cores])]) await measure(`1 worker × ${t} thread(s)`, { workers: 1, intraOpThreads: t });
-  await measure(`2 workers × ${half} thread(s)`, { workers: 2, intraOpThreads: half });
-  const base = { workers: config.inferWorkers, intraOpThreads: config.intraOpThreads };
-  for (const level of ['disabled', 'basic', 'extended', 'all'] as const) await measure(`graph optimization ${level}`, { ...base, graphOptimization: level });
+  const backends: Backend[] = [];
+  try {
+    for (const s of settings) backends.push(await OrtBackend.create(s.opts));
+    const runs = settings.map(() => [] as number[]);
+    for (let r = 0; r < opts.repeats; r++) {
+      for (let i = 0; i < settings.length; i++) runs[i]!.push(await measureRate(backends[i]!, batches));
+      ctx.log(`  run ${r + 1}: ${settings.map((s, i) => `${s.what} ${runs[i]![r]!.toFixed(0)}`).join(', ')}`);
+    }
+    return settings.map((s, i) => ({
+      what: s.what,
+      workers: s.opts.workers,
+      intraOpThreads: s.opts.intraOpThreads,
+      graphOptimization: s.opts.graphOptimization ?? 'all',
+      model: s.model,
+      itemsPerSecond: spread(runs[i]!),
+    }));
+  } finally {
+    await Promise.all(backends.map((b) => b.close()));
+  }
+}
 
-  // Accuracy on preference pairs, fp32 and int8, through the service's tokenizer and the same backend setup.
-  const folder = corpus.folder;
+/** Preference pairs of `file` as token rows (chosen, rejected, …), and how many pairs were refused. */
+function pairRowsOf(ctx: BenchContext, file: string): { rows: number[][]; skipped: number } {
+  const folder = ctx.corpus.folder;
   const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
   const fmt = new Formatter(folder.reward.template);
   const encode = (it: HhItem) => {
     const r = enc.encode(fmt.format(it), 'auto');
     return 'ids' in r ? r.ids : null;
   };
-  const pairRows: number[][] = [];
-  let skippedPairs = 0;
+  const rows: number[][] = [];
+  let skipped = 0;
   // --quick: the first 256 pairs are enough to show the harness works.
-  const pairs = loadHhPairs(opts.data);
-  for (const p of opts.quick ? pairs.slice(0, 256) : pairs) {
+  const pairs = loadHhPairs(file);
+  for (const p of ctx.opts.quick ? pairs.slice(0, 256) : pairs) {
     const c = encode(p.chosen);
     const r = encode(p.rejected);
-    if (c && r) pairRows.push(c, r);
-    else skippedPairs++;
+    if (c && r) rows.push(c, r);
+    else skipped++;
   }
-  const head = typeof folder.reward.rewardHead === 'number' ? folder.reward.rewardHead : Math.max(0, folder.labels.indexOf(folder.reward.rewardHead));
-  const accuracy: AccuracyRow[] = [];
-  let fp32: number[] = [];
-  const score = async (model: string, modelPath: string) => {
-    const r = await withBackend(serviceBackend(ctx, { modelPath }), (b) => rewards(b, pairRows, head, config.maxBatchSize, config.maxBatchTokens));
-    if (model === 'fp32') fp32 = r;
-    let correct = 0;
-    let agree = 0;
-    for (let i = 0; i < r.length; i += 2) {
-      if (r[i]! > r[i + 1]!) correct++;
-      if (r[i]! > r[i + 1]! === fp32[i]! > fp32[i + 1]!) agree++;
-    }
-    const pairs = r.length / 2;
-    const row = { model, pairs, accuracy: correct / pairs, maxAbsDelta: Math.max(...r.map((x, i) => Math.abs(x - fp32[i]!))), agreement: agree / pairs };
-    ctx.log(`  ${model}: accuracy ${row.accuracy.toFixed(4)} on ${pairs} pairs, max |Δr| ${row.maxAbsDelta.toExponential(2)}, agreement ${row.agreement.toFixed(4)}`);
-    accuracy.push(row);
-  };
-  await score('fp32', folder.modelPath);
+  return { rows, skipped };
+}
+
+export async function ortSettingsSection(ctx: BenchContext): Promise<OrtResult> {
+  const { config, corpus, opts } = ctx;
+  const folder = corpus.folder;
+  const cores = os.availableParallelism();
+  const half = Math.max(1, Math.floor(cores / 2));
+  const settings: Setting[] = [];
+  const add = (what: string, over: Partial<OrtBackendOptions>, model = 'fp32') => settings.push({ what, model, opts: serviceBackend(ctx, over) });
+  for (const t of [...new Set([1, half, cores])]) add(`1 worker × ${t} thread(s)`, { workers: 1, intraOpThreads: t });
+  add(`2 workers × ${half} thread(s)`, { workers: 2, intraOpThreads: half });
+  for (const level of ['disabled', 'basic', 'extended', 'all'] as const) add(`graph optimization ${level}`, { graphOptimization: level });
+
+  const int8: { model: string; file: string }[] = [];
   let int8Skipped: string | undefined;
-  for (const perChannel of [false, true]) {
-    const model = perChannel ? 'int8 per channel' : 'int8 per tensor';
-    let file: string;
-    try {
-      file = quantize(folder.modelPath, perChannel);
-    } catch (err) {
-      int8Skipped = `quantizer failed (needs /usr/bin/python3 with python3-onnx and python3-numpy, or PYTHON=...): ${String((err as { stderr?: Buffer }).stderr ?? err).split('\n').filter(Boolean).pop()}`;
-      ctx.log(`  ${int8Skipped}`);
-      break;
-    }
-    try {
-      await measure(`${model}, graph optimization ${config.graphOptimization}`, { ...base, modelPath: file }, model);
-      await score(model, file);
-    } finally {
-      fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    }
+  try {
+    for (const perChannel of [false, true]) int8.push({ model: perChannel ? 'int8 per channel' : 'int8 per tensor', file: quantize(folder.modelPath, perChannel) });
+  } catch (err) {
+    int8Skipped = `quantizer failed (needs /usr/bin/python3 with python3-onnx and python3-numpy, or PYTHON=...): ${String((err as { stderr?: Buffer }).stderr ?? err).split('\n').filter(Boolean).pop()}`;
+    ctx.log(`  ${int8Skipped}`);
   }
-  return { rows, data: path.relative(projectRoot(), opts.data), skippedPairs, accuracy, ...(int8Skipped && { int8Skipped }) };
+  try {
+    for (const q of int8) add(q.model, { modelPath: q.file }, q.model);
+    const rows = await measureAll(ctx, settings);
+
+    // Accuracy on preference pairs, fp32 and int8: the service's tokenizer and backend setup.
+    const { rows: pairRows, skipped: skippedPairs } = pairRowsOf(ctx, opts.data);
+    const head = typeof folder.reward.rewardHead === 'number' ? folder.reward.rewardHead : Math.max(0, folder.labels.indexOf(folder.reward.rewardHead));
+    const accuracy: AccuracyRow[] = [];
+    let fp32: number[] = [];
+    for (const { model, file } of [{ model: 'fp32', file: folder.modelPath }, ...int8]) {
+      const r = await withBackend(serviceBackend(ctx, { modelPath: file }), (b) => rewards(b, pairRows, head, config.maxBatchSize, config.maxBatchTokens));
+      if (model === 'fp32') fp32 = r;
+      let correct = 0;
+      let agree = 0;
+      for (let i = 0; i < r.length; i += 2) {
+        if (r[i]! > r[i + 1]!) correct++;
+        if (r[i]! > r[i + 1]! === fp32[i]! > fp32[i + 1]!) agree++;
+      }
+      const pairs = r.length / 2;
+      const row = { model, pairs, accuracy: correct / pairs, maxAbsDelta: Math.max(...r.map((x, i) => Math.abs(x - fp32[i]!))), agreement: agree / pairs };
+      ctx.log(`  ${model}: accuracy ${row.accuracy.toFixed(4)} on ${pairs} pairs, max |Δr| ${row.maxAbsDelta.toExponential(2)}, agreement ${row.agreement.toFixed(4)}`);
+      accuracy.push(row);
+    }
+    return { rows, data: path.relative(projectRoot(), opts.data), skippedPairs, accuracy, ...(int8Skipped && { int8Skipped }) };
+  } finally {
+    for (const q of int8) fs.rmSync(path.dirname(q.file), { recursive: true, force: true });
+  }
 }
