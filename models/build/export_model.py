@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Export the default (randomly initialised) reward model and the test fixtures to ONNX.
+"""Export the test fixture models to ONNX (models/default is trained by train_model.py).
 
 Usage (from the repo root): /usr/bin/python3 models/build/export_model.py
 
@@ -8,13 +8,14 @@ Prerequisites: Debian python3 with python3-torch (1.13, CPU) and python3-onnx (1
 models/default/tokenizer.json, so train-tokenizer.mjs must have run first).
 
 Writes:
-  models/default/model.onnx, models/default/config.json, models/default/reward.json
-  test/fixtures/models/{all-inputs,unknown-input,bad-output,two-heads}.onnx
+  test/fixtures/models/{all-inputs,unknown-input,bad-output,two-heads}.onnx  (random, seeded)
+  test/fixtures/models/token-count.onnx  (hand-built graph: reward = number of real tokens, so
+                                          eval tests can compute expected numbers by hand)
   models/build/parity.json  (token ids + torch logits; checked by check-parity.mjs)
 
-The model is a small hand-written pre-LN transformer encoder (no nn.TransformerEncoder
-fast path). Weights are random (seeded, std 0.02); a later issue replaces them with a
-trained model. Everything is deterministic: fixed seeds, fixed thread count.
+The fixtures are the small reward encoder of reward_model.py with random weights (seeded,
+std 0.02) and variant inputs/outputs. They use ids < 4096 only, so tests pair them with
+models/default's tokenizer. Everything is deterministic: fixed seeds, fixed thread count.
 """
 
 import json
@@ -28,8 +29,9 @@ import time
 import numpy as np
 import onnx
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reward_model import MYSTERY_VOCAB, PAD_ID, RewardEncoder  # noqa: E402
 
 T0 = time.time()
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -37,11 +39,8 @@ DEFAULT_DIR = os.path.join(ROOT, "models", "default")
 FIXTURE_DIR = os.path.join(ROOT, "test", "fixtures", "models")
 PARITY_PATH = os.path.join(ROOT, "models", "build", "parity.json")
 
-VOCAB_SIZE = 4096
 MAX_POS = 512
-PAD_ID, BOS_ID, EOS_ID = 1, 0, 2
 OPSET = 14
-MYSTERY_VOCAB = 16
 
 torch.set_num_threads(2)
 torch.use_deterministic_algorithms(True)
@@ -53,119 +52,12 @@ def seed_all(seed):
     torch.manual_seed(seed)
 
 
-# --------------------------------------------------------------------------- model
-
-
-class SelfAttention(nn.Module):
-    def __init__(self, d_model, n_heads):
-        super().__init__()
-        assert d_model % n_heads == 0
-        self.n_heads = n_heads
-        self.d_head = d_model // n_heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out = nn.Linear(d_model, d_model)
-
-    def forward(self, x, mask_bias):
-        # x: [B, T, D]; mask_bias: [B, 1, 1, T] additive (0 for real keys, -1e9 for padding)
-        b, t, d = x.shape
-        q, k, v = self.qkv(x).chunk(3, dim=-1)
-        q = q.reshape(b, t, self.n_heads, self.d_head).transpose(1, 2)  # [B, H, T, dh]
-        k = k.reshape(b, t, self.n_heads, self.d_head).transpose(1, 2)
-        v = v.reshape(b, t, self.n_heads, self.d_head).transpose(1, 2)
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d_head)
-        scores = scores + mask_bias
-        probs = torch.softmax(scores, dim=-1)
-        ctx = torch.matmul(probs, v).transpose(1, 2).reshape(b, t, d)
-        return self.out(ctx)
-
-
-class EncoderLayer(nn.Module):
-    """Pre-LN block: x + Attn(LN(x)); x + FFN(LN(x)), GELU FFN."""
-
-    def __init__(self, d_model, n_heads, d_ffn):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(d_model)
-        self.attn = SelfAttention(d_model, n_heads)
-        self.ln2 = nn.LayerNorm(d_model)
-        self.fc1 = nn.Linear(d_model, d_ffn)
-        self.fc2 = nn.Linear(d_ffn, d_model)
-
-    def forward(self, x, mask_bias):
-        x = x + self.attn(self.ln1(x), mask_bias)
-        x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
-        return x
-
-
-class RewardEncoder(nn.Module):
-    """Token + learned position embeddings -> N pre-LN layers -> LN -> h[:, 0] -> linear head.
-
-    Variants (for test fixtures):
-      token_type_ids: add an embedding of 2 token types
-      position_ids:   take position ids as an input instead of arange(T)
-      mystery_ids:    extra int64 [B, T] input added through a tiny embedding
-      per_token:      apply the head to every position -> logits [B, T, num_labels]
-    """
-
-    def __init__(self, d_model, n_layers, n_heads, d_ffn, num_labels=1, token_type_ids=False,
-                 position_ids=False, mystery_ids=False, per_token=False):
-        super().__init__()
-        self.use_token_type_ids = token_type_ids
-        self.use_position_ids = position_ids
-        self.use_mystery_ids = mystery_ids
-        self.per_token = per_token
-        self.tok_emb = nn.Embedding(VOCAB_SIZE, d_model)
-        self.pos_emb = nn.Embedding(MAX_POS, d_model)
-        self.type_emb = nn.Embedding(2, d_model) if token_type_ids else None
-        self.mystery_emb = nn.Embedding(MYSTERY_VOCAB, d_model) if mystery_ids else None
-        self.layers = nn.ModuleList([EncoderLayer(d_model, n_heads, d_ffn) for _ in range(n_layers)])
-        self.ln_f = nn.LayerNorm(d_model)
-        self.head = nn.Linear(d_model, num_labels)
-        self.apply(self._init)
-
-    @staticmethod
-    def _init(m):
-        if isinstance(m, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, mean=0.0, std=0.02)
-            if isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-
-    def forward(self, input_ids, attention_mask, *extra):
-        extra = list(extra)
-        token_type_ids = extra.pop(0) if self.use_token_type_ids else None
-        position_ids = extra.pop(0) if self.use_position_ids else None
-        mystery_ids = extra.pop(0) if self.use_mystery_ids else None
-        assert not extra
-
-        if position_ids is None:
-            position_ids = torch.arange(input_ids.shape[1], dtype=torch.long, device=input_ids.device)
-            position_ids = position_ids.unsqueeze(0)
-        x = self.tok_emb(input_ids) + self.pos_emb(position_ids)
-        if token_type_ids is not None:
-            x = x + self.type_emb(token_type_ids)
-        if mystery_ids is not None:
-            x = x + self.mystery_emb(mystery_ids)
-
-        mask = attention_mask.to(x.dtype)[:, None, None, :]  # [B, 1, 1, T], broadcast over heads/queries
-        mask_bias = (1.0 - mask) * -1e9
-        for layer in self.layers:
-            x = layer(x, mask_bias)
-        x = self.ln_f(x)
-        if self.per_token:
-            return self.head(x)  # [B, T, num_labels]
-        return self.head(x[:, 0])  # pooled: <s> at position 0 (right padding) -> [B, num_labels]
-
-
 # --------------------------------------------------------------------------- specs
 
-DEFAULT_CFG = dict(d_model=128, n_layers=2, n_heads=4, d_ffn=512, num_labels=1)
 TINY = dict(d_model=32, n_layers=1, n_heads=2, d_ffn=64)
 
 MODELS = [
     # (relative output path, seed, constructor kwargs, input names)
-    ("models/default/model.onnx", 0, DEFAULT_CFG, ["input_ids", "attention_mask"]),
     ("test/fixtures/models/all-inputs.onnx", 1,
      dict(TINY, num_labels=1, token_type_ids=True, position_ids=True),
      ["input_ids", "attention_mask", "token_type_ids", "position_ids"]),
@@ -250,6 +142,34 @@ def batch(cases, input_names):
     return tuple(torch.tensor([pc[j] for pc in per_case], dtype=torch.long) for j in range(len(input_names)))
 
 
+def export_token_count():
+    """reward = number of real tokens (Σ attention_mask), built node by node; input_ids is read
+    (times 0) so the graph declares and uses both standard inputs."""
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["mask_f", "axis1"], ["count"], keepdims=1),
+        helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["ids_f", "axis1"], ["ids_sum"], keepdims=1),
+        helper.make_node("Mul", ["ids_sum", "zero"], ["nothing"]),
+        helper.make_node("Add", ["count", "nothing"], ["logits"]),
+    ]
+    dims = ["batch", "sequence"]
+    graph = helper.make_graph(
+        nodes, "token_count",
+        [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in ("input_ids", "attention_mask")],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 1])],
+        initializer=[helper.make_tensor("axis1", TensorProto.INT64, [1], [1]),
+                     helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="export_model.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    out = os.path.join(FIXTURE_DIR, "token-count.onnx")
+    onnx.save(model, out)
+    print(f"exported test/fixtures/models/token-count.onnx: hand-built, {os.path.getsize(out)} bytes")
+
+
 def main():
     seqs = tokenize_parity_texts()
     parity = {"generated_by": "models/build/export_model.py", "torch": torch.__version__,
@@ -290,7 +210,7 @@ def main():
         if got_inputs != input_names or [o.name for o in m.graph.output] != ["logits"]:
             sys.exit(f"export_model: FAIL: {rel} has inputs {got_inputs}")
         size = os.path.getsize(out_path)
-        if not rel.startswith("models/default") and size >= 1_000_000:
+        if size >= 1_000_000:
             sys.exit(f"export_model: FAIL: fixture {rel} is {size} bytes (>= 1 MB)")
         n_params = sum(p.numel() for p in model.parameters())
         print(f"exported {rel}: {n_params} params, {size} bytes, torch padding max|delta| {max_delta:.2e}")
@@ -302,41 +222,10 @@ def main():
             "cases": cases,
         }
 
-    # ---------------------------------------------------------------- HF-style metadata
-    config = {
-        "architectures": ["RewardEncoderForSequenceClassification"],
-        "model_type": "reward-encoder",
-        "hidden_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "intermediate_size": 512,
-        "hidden_act": "gelu",
-        "layer_norm_eps": 1e-5,
-        "max_position_embeddings": MAX_POS,
-        "vocab_size": VOCAB_SIZE,
-        "pad_token_id": PAD_ID,
-        "bos_token_id": BOS_ID,
-        "eos_token_id": EOS_ID,
-        "id2label": {"0": "reward"},
-        "label2id": {"reward": 0},
-        "num_labels": 1,
-    }
-    reward = {
-        "name": "hh-tiny-random",
-        "input_format": "template",
-        "template": "\n\nHuman: {prompt}\n\nAssistant: {response}",
-        "max_length": 512,
-        "reward_head": 0,
-        "normalization": {"mean": 0, "std": 1},
-        "temperature": 1,
-    }
-    with open(os.path.join(DEFAULT_DIR, "config.json"), "w") as f:
-        f.write(json.dumps(config, indent=2) + "\n")
-    with open(os.path.join(DEFAULT_DIR, "reward.json"), "w") as f:
-        f.write(json.dumps(reward, indent=2) + "\n")
     with open(PARITY_PATH, "w") as f:
         f.write(json.dumps(parity, separators=(",", ":")) + "\n")
 
+    export_token_count()
     lens = [len(s) for s in seqs]
     print(f"parity cases per model: {len(seqs)} (token lengths {lens}); "
           f"torch padding invariance max|delta| {worst_pad:.2e} (< 1e-5)")

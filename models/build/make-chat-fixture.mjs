@@ -1,7 +1,8 @@
 // Builds test/fixtures/models/llama3-chat: a model folder whose tokenizer has Llama 3's chat
 // special tokens and chat template, for the chat-input tests. Run from the repo root:
 //   node models/build/make-chat-fixture.mjs
-// Input: models/default/tokenizer.json as committed with the fixtures (4096 tokens, sha256 below);
+// Input: test/fixtures/models/fixture-tokenizer.json, the 4096-token tokenizer the fixture ONNX
+// models were built with (models/default's until the trained model replaced it; sha256 below);
 // the fixture ONNX models have a 4096-token embedding, so the new special tokens take the ids of
 // the last four merged tokens (4092–4095), whose merges are dropped. The folder's model.onnx is a
 // symlink to ../all-inputs.onnx (token_type_ids and position_ids inputs, one head).
@@ -10,7 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const SOURCE = 'models/default/tokenizer.json';
+const SOURCE = 'test/fixtures/models/fixture-tokenizer.json';
 const SOURCE_SHA256 = '03a750f3ea04ae5c5284471fd3cd3dae586429b340467623864894235f4f2145';
 const OUT = 'test/fixtures/models/llama3-chat';
 const SPECIAL = ['<|begin_of_text|>', '<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'];

@@ -1,5 +1,6 @@
-// Train the default byte-level BPE tokenizer (4096 tokens) on the HH-RLHF
-// harmless-base dev pairs and verify that the Rust binding (`tokenizers`) and the
+// Train the default byte-level BPE tokenizer (4096 tokens) on the TRAINING split of the
+// HH-RLHF harmless-base dev pairs (models/data/split.json, from make-split.mjs: validation and
+// test texts never shape the vocabulary) and verify that the Rust binding (`tokenizers`) and the
 // pure-JS runtime library (`@huggingface/tokenizers`) encode identically.
 //
 // Usage (from the repo root): node models/build/train-tokenizer.mjs
@@ -45,12 +46,14 @@ for (const line of lines) {
   if (typeof o.chosen !== 'string' || typeof o.rejected !== 'string') fail('bad record shape');
   texts.push(o.chosen, o.rejected);
 }
-console.log(`pairs: ${lines.length}, texts: ${texts.length}`);
+const split = JSON.parse(fs.readFileSync(path.join(root, 'models', 'data', 'split.json'), 'utf8'));
+const trainTexts = split.train.flatMap((i) => [texts[2 * i], texts[2 * i + 1]]);
+console.log(`pairs: ${lines.length}, texts: ${texts.length}; training texts (train split): ${trainTexts.length}`);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'train-tokenizer-'));
 try {
   const corpus = path.join(tmp, 'corpus.txt');
-  fs.writeFileSync(corpus, texts.map((t) => t + '\n').join(''));
+  fs.writeFileSync(corpus, trainTexts.map((t) => t + '\n').join(''));
 
   // -------------------------------------------------------------- train
   // The binding exposes no trainer options: train with the model's default

@@ -29,6 +29,12 @@ export interface FormattedItem {
   readonly text: string;
   readonly prefix: string | null;
   readonly second?: string;
+  /**
+   * Pre-formatted `{text}`: when even its last turn does not fit, cut it from the left like any
+   * over-long text (and mark it truncated) instead of refusing it. OpenRLHF-style clients send
+   * whole rollouts as text and cannot shorten them; structured items get 422 instead.
+   */
+  readonly cutLastTurn?: boolean;
 }
 
 /** Thrown for an item the model's formats cannot render; the caller maps it to a 422. */
@@ -69,7 +75,7 @@ export class Formatter {
 
   /** @throws FormatError when the item needs a chat template the model lacks, or the template refuses it. */
   format(item: ScoreItem, format: InputFormat = 'template'): FormattedItem {
-    if ('text' in item) return { text: item.text, prefix: this.lastTurnPrefix(item.text, format) };
+    if ('text' in item) return { text: item.text, prefix: this.lastTurnPrefix(item.text, format), cutLastTurn: true };
     if ('messages' in item) return this.renderChat(item.messages);
     if (typeof item.prompt !== 'string') return this.renderChat([...item.prompt, { role: 'assistant', content: item.response }]);
     if (format === 'pair') return { text: item.prompt, prefix: null, second: item.response };

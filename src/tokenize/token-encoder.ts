@@ -91,7 +91,7 @@ export class TokenEncoder {
       let prompt = this.tokenize(item.prefix);
       if (startsWith(prompt, this.before)) prompt = prompt.slice(this.before.length);
       const responseLength = body.length - commonPrefix(prompt, body);
-      if (responseLength > budget) {
+      if (responseLength > budget && !item.cutLastTurn) {
         return { code: 'response_too_long', length: responseLength + this.before.length + this.after.length };
       }
     }

@@ -30,7 +30,7 @@ test('the last assistant turn is located for truncation, in rendered chats and i
   // {prompt: [...messages], response} is the same conversation.
   assert.deepEqual(f.format({ prompt: conversation.slice(0, 2), response: conversation[2]!.content }), chat);
   // Text items find the same boundary with the chat format, and the HH one with the template format.
-  assert.deepEqual(f.format({ text: chat.text }, 'chat'), chat);
+  assert.deepEqual(f.format({ text: chat.text }, 'chat'), { ...chat, cutLastTurn: true });
   const hh = '\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d';
   assert.equal(f.format({ text: hh }, 'template').prefix, '\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: ');
   // A conversation that does not end with the assistant has no protected turn.

@@ -16,5 +16,9 @@ test('text after {response} stays with the response; replacement patterns in use
 });
 
 test('pre-formatted text is read as is, with no prompt part', () => {
-  assert.deepEqual(new Formatter(HH_TEMPLATE).format({ text: 'already {prompt} formatted' }), { text: 'already {prompt} formatted', prefix: null });
+  assert.deepEqual(new Formatter(HH_TEMPLATE).format({ text: 'already {prompt} formatted' }), {
+    text: 'already {prompt} formatted',
+    prefix: null,
+    cutLastTurn: true,
+  });
 });

@@ -14,6 +14,8 @@ import { projectRoot } from '../../src/util/project-root.js';
 
 export const ROOT = projectRoot();
 export const DEFAULT_MODEL = path.join(ROOT, 'models', 'default');
+/** The default model's name (reward.json `name`), as requests and replies spell it. */
+export const DEFAULT_NAME: string = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'reward.json'), 'utf8')).name;
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 /** A config from defaults plus the given environment-style overrides. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_MODEL, filler, FIXTURES, post, startApp, type TestApp } from '../helpers/app.js';
+import { DEFAULT_MODEL, filler, FIXTURES, post, startApp, type TestApp, DEFAULT_NAME } from '../helpers/app.js';
 
 const LLAMA = path.join(FIXTURES, 'models', 'llama3-chat');
 const conv = (i: number) => [
@@ -51,13 +51,13 @@ test('/compare and /rank take a conversation as the prompt', async () => {
 });
 
 test('conversation input to a model without a chat template is a 422 naming the item; other requests are unharmed', async () => {
-  const r = await post(t.app, '/score', { model: 'hh-tiny-random', items: [{ text: 'fine' }, { messages: conv(1) }] });
+  const r = await post(t.app, '/score', { model: DEFAULT_NAME, items: [{ text: 'fine' }, { messages: conv(1) }] });
   assert.equal(r.status, 422);
   assert.equal(r.body.error.code, 'no_chat_template');
-  assert.match(r.body.error.message, /^Item 1: model hh-tiny-random has no chat template/);
-  const f = await post(t.app, '/score', { model: 'hh-tiny-random', format: 'chat', items: [{ prompt: 'a', response: 'b' }] });
+  assert.match(r.body.error.message, new RegExp(`^Item 1: model ${DEFAULT_NAME} has no chat template`));
+  const f = await post(t.app, '/score', { model: DEFAULT_NAME, format: 'chat', items: [{ prompt: 'a', response: 'b' }] });
   assert.equal(f.body.error.code, 'no_chat_template');
-  const ok = await post(t.app, '/score', { model: 'hh-tiny-random', items: [{ prompt: 'a', response: 'b' }] });
+  const ok = await post(t.app, '/score', { model: DEFAULT_NAME, items: [{ prompt: 'a', response: 'b' }] });
   assert.equal(ok.status, 200);
   assert.equal(t.models.all()[1]!.batcher.depth, 0);
 });

@@ -14,7 +14,8 @@ const pairs = [
   { prompt: filler(4, 30), chosen: filler(5, 4), rejected: filler(6, 14) },
 ];
 
-test('/compare probability equals σ(r_a − r_b) of /score rewards', async () => {
+test('/compare probability equals σ((r_a − r_b)/T) of /score rewards', async () => {
+  const T = t.runtime.folder.reward.temperature;
   const c = await post(t.app, '/compare', { pairs });
   assert.equal(c.status, 200);
   const s = await post(t.app, '/score', {
@@ -31,7 +32,7 @@ test('/compare probability equals σ(r_a − r_b) of /score rewards', async () =
     assert.ok(Math.abs(p.reward_a - r[2 * i]!) <= 1e-6);
     assert.ok(Math.abs(p.reward_b - r[2 * i + 1]!) <= 1e-6);
     assert.ok(Math.abs(p.margin - (p.reward_a - p.reward_b)) <= 1e-12);
-    assert.ok(Math.abs(p.p_a_over_b - sigmoid(r[2 * i]! - r[2 * i + 1]!)) <= 1e-6);
+    assert.ok(Math.abs(p.p_a_over_b - sigmoid((r[2 * i]! - r[2 * i + 1]!) / T)) <= 1e-6);
   }
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { filler, post, startApp, type TestApp } from '../helpers/app.js';
+import { filler, post, startApp, type TestApp, DEFAULT_NAME } from '../helpers/app.js';
 
 let t: TestApp;
 before(async () => {
@@ -37,7 +37,7 @@ test('/get_reward errors are 4xx statuses with the envelope; an unknown ?model= 
   const res = await t.app.inject({ method: 'POST', url: '/get_reward?model=nope', payload: { query } });
   assert.equal(res.statusCode, 404);
   assert.equal(res.json().error.code, 'model_not_found');
-  const named = await t.app.inject({ method: 'POST', url: '/get_reward?model=hh-tiny-random&normalize=true', payload: { query } });
+  const named = await t.app.inject({ method: 'POST', url: `/get_reward?model=${DEFAULT_NAME}&normalize=true`, payload: { query } });
   assert.equal(named.statusCode, 200);
   const score = await post(t.app, '/score', { items: query.map((text) => ({ text })), normalize: true });
   assert.deepEqual(named.json().rewards, score.body.rewards);

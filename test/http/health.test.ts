@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { Lifecycle } from '../../src/core/lifecycle.js';
 import { createMetrics } from '../../src/metrics.js';
-import { startApp, testConfig, type TestApp } from '../helpers/app.js';
+import { DEFAULT_MODEL, startApp, testConfig, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 before(async () => {
@@ -26,8 +28,11 @@ test('before the model is loaded: live 200, ready 503 not_ready, scoring 503', a
 test('/v1/models describes the model and its serving settings', async () => {
   const res = await t.app.inject({ url: '/v1/models' });
   const m = res.json().data[0];
-  assert.equal(m.id, 'hh-tiny-random');
-  assert.equal(m.max_length, 512);
+  const reward = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'reward.json'), 'utf8'));
+  assert.equal(m.id, reward.name);
+  assert.equal(m.max_length, reward.max_length);
+  assert.equal(m.temperature, reward.temperature);
+  assert.deepEqual(m.normalization, reward.normalization);
   assert.equal(m.execution_provider, 'cpu');
   assert.deepEqual(m.inputs, ['input_ids', 'attention_mask']);
   assert.deepEqual(m.outputs, [{ index: 0, name: 'reward' }]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { modelDir } from '../helpers/app.js';
+import { modelDir, DEFAULT_NAME } from '../helpers/app.js';
 import { spawnServer } from '../helpers/process.js';
 
 /** Starts the real server on a model folder and expects it to stop with one clear line. */
@@ -70,9 +70,9 @@ test('an invalid setting stops startup naming it and its range; --help lists eve
 });
 
 test('an ensemble naming a model that is not served stops startup naming it', async () => {
-  const s = await spawnServer({ MODEL_DIR: modelDir(), ENSEMBLES: 'duo=hh-tiny-random+missing', WARMUP: 'false' });
+  const s = await spawnServer({ MODEL_DIR: modelDir(), ENSEMBLES: `duo=${DEFAULT_NAME}+missing`, WARMUP: 'false' });
   assert.equal(await s.exited, 1);
-  assert.match(s.stderr().trim(), /^startup failed: ensemble duo: no served model is named missing \(models: hh-tiny-random\)$/);
+  assert.match(s.stderr().trim(), new RegExp(`^startup failed: ensemble duo: no served model is named missing \\(models: ${DEFAULT_NAME}\\)$`));
 });
 
 test('input_format "chat" without a chat template stops startup naming reward.json', async () => {

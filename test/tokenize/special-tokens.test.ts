@@ -61,11 +61,17 @@ test('truncation keeps the whole last assistant turn of a conversation and drops
   // A last turn that cannot fit is refused rather than cut.
   const huge = enc.encode(chat.format({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: filler(14, 200) }] }), 'auto');
   assert.ok('code' in huge && huge.code === 'response_too_long');
-  // Pre-formatted HH text protects its last "Assistant:" turn too.
+  // Pre-formatted HH text protects its last "Assistant:" turn when it fits; a last turn that
+  // cannot fit is cut from the left like any over-long text (clients cannot shorten it).
   const hh = new TokenEncoder(defJson, defCfg, 64);
-  const text = new Formatter(HH_TEMPLATE).format({ text: `\n\nHuman: ${filler(15, 100)}\n\nAssistant: ${filler(16, 100)}` });
-  const t = hh.encode(text, 'auto');
-  assert.ok('code' in t && t.code === 'response_too_long');
+  const hhFmt = new Formatter(HH_TEMPLATE);
+  const fits = hh.encode(hhFmt.format({ text: `\n\nHuman: ${filler(15, 100)}\n\nAssistant: ${filler(16, 10)}` }), 'auto');
+  assert.ok('ids' in fits && fits.truncated && fits.ids.length === 64);
+  const hhLong = `\n\nHuman: ${filler(15, 100)}\n\nAssistant: ${filler(16, 100)}`;
+  const t = hh.encode(hhFmt.format({ text: hhLong }), 'auto');
+  const plain = new Tokenizer(defJson, defCfg).encode(hhLong, { add_special_tokens: false }).ids;
+  assert.ok('ids' in t && t.truncated && t.ids.length === 64);
+  assert.deepEqual(t.ids.slice(hh.before.length, 64 - hh.after.length), plain.slice(plain.length - hh.budget));
 });
 
 test('a text pair is tokenizer(prompt, response): the pair template with token type ids; the prompt is cut first', () => {

