@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import type { ScoreItem } from '../src/format/format.js';
 import { projectRoot } from '../src/util/project-root.js';
 
 /** One HH dialogue split into the prompt (all turns before the last reply) and the last reply. */
@@ -9,10 +10,10 @@ export interface HhItem {
   response: string;
 }
 
-/** A preference pair of HH dialogues, split into items. */
-export interface HhPair {
-  chosen: HhItem;
-  rejected: HhItem;
+/** A preference pair as the service's items. */
+export interface PreferencePair {
+  chosen: ScoreItem;
+  rejected: ScoreItem;
 }
 
 const ASSISTANT = '\n\nAssistant: ';
@@ -28,27 +29,29 @@ export function splitDialogue(text: string): HhItem | null {
   return { prompt: text.slice(HUMAN.length, cut), response: text.slice(cut + ASSISTANT.length) };
 }
 
-function readJsonl(file: string): { chosen: string; rejected: string }[] {
+type PairLine = { chosen: string; rejected: string; prompt?: string };
+
+function readJsonl(file: string): PairLine[] {
   const raw = fs.readFileSync(file);
   const text = (file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8');
   return text
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as { chosen: string; rejected: string });
+    .map((line) => JSON.parse(line) as PairLine);
 }
 
 /**
- * HH pairs `{"chosen", "rejected"}` from a JSONL file (gzipped if it ends in .gz). The texts are
- * offensive: never print them.
+ * Preference pairs from a JSONL file (gzipped if it ends in .gz), read as `npm run eval` reads
+ * them: HH lines `{"chosen", "rejected"}` as whole-dialogue `{text}` items, RewardBench lines
+ * `{"prompt", "chosen", "rejected"}` as prompt/response items. The texts may be offensive: never
+ * print them.
  */
-export function loadHhPairs(file: string = HH_DEV): HhPair[] {
-  const pairs: HhPair[] = [];
-  for (const p of readJsonl(file)) {
-    const chosen = splitDialogue(p.chosen);
-    const rejected = splitDialogue(p.rejected);
-    if (chosen && rejected) pairs.push({ chosen, rejected });
-  }
-  return pairs;
+export function loadPreferencePairs(file: string = HH_DEV): PreferencePair[] {
+  return readJsonl(file).map((p) =>
+    typeof p.prompt === 'string'
+      ? { chosen: { prompt: p.prompt, response: p.chosen }, rejected: { prompt: p.prompt, response: p.rejected } }
+      : { chosen: { text: p.chosen }, rejected: { text: p.rejected } },
+  );
 }
 
 /**

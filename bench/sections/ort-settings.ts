@@ -10,7 +10,8 @@ import { Formatter } from '../../src/format/format.js';
 import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
 import { packRows } from '../../src/util/pack-rows.js';
 import { projectRoot } from '../../src/util/project-root.js';
-import { loadHhPairs, type HhItem } from '../hh-data.js';
+import type { ScoreItem } from '../../src/format/format.js';
+import { loadPreferencePairs } from '../hh-data.js';
 import { serviceBackend, type BenchContext } from '../lib/context.js';
 import { limitedBatches, measureRate, withBackend } from '../lib/limit.js';
 import { spread, type Spread } from '../lib/stats.js';
@@ -109,19 +110,19 @@ async function measureAll(ctx: BenchContext, settings: Setting[]): Promise<OrtRo
   }
 }
 
-/** Preference pairs of `file` as token rows (chosen, rejected, …), and how many pairs were refused. */
+/** Preference pairs of `file` as token rows (chosen, rejected, …), and how many pairs the service would refuse. */
 function pairRowsOf(ctx: BenchContext, file: string): { rows: number[][]; skipped: number } {
   const folder = ctx.corpus.folder;
   const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
   const fmt = new Formatter(folder.reward.template);
-  const encode = (it: HhItem) => {
+  const encode = (it: ScoreItem) => {
     const r = enc.encode(fmt.format(it), 'auto');
     return 'ids' in r ? r.ids : null;
   };
   const rows: number[][] = [];
   let skipped = 0;
   // --quick: the first 256 pairs are enough to show the harness works.
-  const pairs = loadHhPairs(file);
+  const pairs = loadPreferencePairs(file);
   for (const p of ctx.opts.quick ? pairs.slice(0, 256) : pairs) {
     const c = encode(p.chosen);
     const r = encode(p.rejected);
