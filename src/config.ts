@@ -39,6 +39,12 @@ const SETTINGS = {
   // Two sessions of one thread beat one session of two threads by ~20% on 2 cores (README).
   INFER_WORKERS: { schema: int(1, 64), default: String(Math.min(2, os.availableParallelism())), help: 'inference worker threads, one ORT session each' },
   INTRA_OP_THREADS: { schema: int(0, 256), default: '0', help: 'ONNX Runtime intra-op threads per worker; 0 = cores ÷ workers' },
+  // Only for measuring (npm run bench): the levels below 'all' exist to show what 'all' gains.
+  GRAPH_OPTIMIZATION: {
+    schema: z.enum(['disabled', 'basic', 'extended', 'all']),
+    default: 'all',
+    help: 'ONNX Runtime graph optimization level',
+  },
   TOKENIZER_WORKERS: { schema: int(1, 64), default: '1', help: 'tokenization worker threads' },
   MAX_BODY_BYTES: { schema: int(1024, 1_073_741_824), default: String(16 * 1024 * 1024), help: 'request body limit (413 above)' },
   MAX_ITEMS_PER_REQUEST: { schema: int(1, 100_000), default: '1024', help: 'items or pairs per request (422 above)' },
@@ -94,6 +100,7 @@ export interface Config {
   readonly maxQueueItems: number;
   readonly intraOpThreads: number;
   readonly inferWorkers: number;
+  readonly graphOptimization: z.infer<Settings['GRAPH_OPTIMIZATION']['schema']>;
   readonly tokenizerWorkers: number;
   readonly maxBodyBytes: number;
   readonly maxItemsPerRequest: number;

@@ -107,6 +107,7 @@ export async function createRuntime(
       modelPath: folder.modelPath,
       workers: config.inferWorkers,
       intraOpThreads: config.intraOpThreads,
+      graphOptimization: config.graphOptimization,
       padTokenId: folder.padTokenId ?? tokInfo.padTokenId ?? 0,
       executionProvider: config.executionProvider,
       deviceId: config.deviceId,

@@ -17,6 +17,9 @@ export interface TensorInfo {
   shape: ReadonlyArray<number | string>;
 }
 
+/** ONNX Runtime graph optimization level; 'all' unless measuring what it gains. */
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
 /** Where ONNX Runtime runs a model. */
 export type ExecutionProvider = 'cpu' | 'cuda';
 

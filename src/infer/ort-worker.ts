@@ -5,7 +5,7 @@ import path from 'node:path';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { serveWorker } from '../workers/serve-worker.js';
-import type { BackendInfo, BatchOutput, ExecutionProvider, GpuInfo, TensorInfo, TokenBatch } from './backend.js';
+import type { BackendInfo, BatchOutput, ExecutionProvider, GpuInfo, GraphOptimization, TensorInfo, TokenBatch } from './backend.js';
 import { checkCuda, CudaUnavailableError } from './cuda-check.js';
 
 /** What an ORT worker is started with. */
@@ -13,6 +13,7 @@ export interface OrtWorkerData {
   modelPath: string;
   intraOpThreads: number;
   padTokenId: number;
+  graphOptimization: GraphOptimization;
   executionProvider: ExecutionProvider;
   deviceId: number;
   allowCpuFallback: boolean;
@@ -77,7 +78,7 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 async function open(provider: ExecutionProvider): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(data.modelPath, {
     executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: data.deviceId }] : ['cpu'],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: data.graphOptimization,
     intraOpNumThreads: data.intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',

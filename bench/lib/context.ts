@@ -1,0 +1,44 @@
+import type { Config } from '../../src/config.js';
+import type { OrtBackendOptions } from '../../src/infer/ort-backend.js';
+import type { Corpus } from './limit.js';
+
+/** Command-line options of `npm run bench` (see bench/bench.ts). */
+export interface BenchOptions {
+  quick: boolean;
+  repeats: number;
+  /** Seconds per service run (sections 2, 4, 5). */
+  seconds: number;
+  /** Seconds per dynamic-batching run (section 3), per client count. */
+  batchingSeconds: number;
+  /** Minutes of saturation before the last RSS reading (section 7). */
+  minutes: number;
+  /** Concurrent clients of the service run. */
+  clients: number;
+  /** Items per client request, and per batch of L. */
+  batch: number;
+  /** Client counts of the dynamic-batching sweep. */
+  batchingClients: number[];
+  /** Preference pairs for the int8 accuracy check. */
+  data: string;
+  modelDir: string;
+}
+
+/** What every section gets: options, the service's own config, and the tokenized HH items. */
+export interface BenchContext {
+  opts: BenchOptions;
+  config: Config;
+  corpus: Corpus;
+  log(line: string): void;
+}
+
+/** ORT backend options as the service builds them from its config. */
+export function serviceBackend(ctx: BenchContext, over: Partial<OrtBackendOptions> = {}): OrtBackendOptions {
+  return {
+    modelPath: ctx.corpus.folder.modelPath,
+    workers: ctx.config.inferWorkers,
+    intraOpThreads: ctx.config.intraOpThreads,
+    graphOptimization: ctx.config.graphOptimization,
+    padTokenId: ctx.corpus.folder.padTokenId ?? 1,
+    ...over,
+  };
+}

@@ -1,0 +1,82 @@
+// The raw ONNX Runtime rate: the service's own tokenizer and worker setup, no HTTP, no batcher.
+import { Formatter } from '../../src/format/format.js';
+import type { Backend } from '../../src/infer/backend.js';
+import { OrtBackend, type OrtBackendOptions } from '../../src/infer/ort-backend.js';
+import { readModelFolder, type ModelFolder } from '../../src/model/model-folder.js';
+import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
+import { packRows } from '../../src/util/pack-rows.js';
+import type { HhItem } from '../hh-data.js';
+
+/** HH items tokenized as the service does it (template, truncation to max_length). */
+export interface Corpus {
+  folder: ModelFolder;
+  /** The items the model accepts (a response longer than max_length on its own gets 422). */
+  items: HhItem[];
+  /** Token ids of `items[i]`, special tokens included. */
+  rows: number[][];
+  tokens: number;
+  /** Seconds to format and tokenize every item on this thread (TokenEncoder, truncation included). */
+  tokenizeSeconds: number;
+}
+
+export function loadCorpus(modelDir: string, all: readonly HhItem[]): Corpus {
+  const folder = readModelFolder(modelDir);
+  const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
+  const fmt = new Formatter(folder.reward.template);
+  const items: HhItem[] = [];
+  const rows: number[][] = [];
+  const t0 = performance.now();
+  for (const it of all) {
+    const r = enc.encode(fmt.format(it), 'auto');
+    if ('code' in r) continue;
+    rows.push(r.ids);
+    items.push(it);
+  }
+  const tokenizeSeconds = (performance.now() - t0) / 1000;
+  return { folder, items, rows, tokens: rows.reduce((a, r) => a + r.length, 0), tokenizeSeconds };
+}
+
+const byLength = (rows: readonly number[][]) => [...rows].sort((a, b) => a.length - b.length);
+
+/** Rows sorted by length, in batches of `size` (the definition of L). */
+export function fixedBatches(rows: readonly number[][], size: number): number[][][] {
+  const s = byLength(rows);
+  const out: number[][][] = [];
+  for (let i = 0; i < s.length; i += size) out.push(s.slice(i, i + size));
+  return out;
+}
+
+/** Rows sorted by length, cut at the service's limits (items, and items × longest): L'. */
+export function limitedBatches(rows: readonly number[][], maxSize: number, maxTokens: number): number[][][] {
+  const out: number[][][] = [[]];
+  for (const r of byLength(rows)) {
+    const cur = out[out.length - 1]!;
+    if (cur.length > 0 && (cur.length >= maxSize || (cur.length + 1) * r.length > maxTokens)) out.push([r]);
+    else cur.push(r);
+  }
+  return out;
+}
+
+/** Items/s running every batch once, one loop per worker taking the next batch as soon as it is free. */
+export async function measureRate(backend: Backend, batches: readonly number[][][]): Promise<number> {
+  await backend.run(packRows(batches[0]!)); // first-run allocations out of the timing
+  const items = batches.reduce((a, b) => a + b.length, 0);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: backend.concurrency }, async () => {
+      while (next < batches.length) await backend.run(packRows(batches[next++]!));
+    }),
+  );
+  return items / ((performance.now() - t0) / 1000);
+}
+
+/** An ORT backend for `fn`, always closed after. */
+export async function withBackend<T>(opts: OrtBackendOptions, fn: (b: Backend) => Promise<T>): Promise<T> {
+  const backend = await OrtBackend.create(opts);
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}

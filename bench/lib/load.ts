@@ -1,0 +1,89 @@
+import type { HhItem } from '../hh-data.js';
+import { sleep } from './stats.js';
+
+/** A closed-loop load: `clients` loops, each POSTing the next body as soon as its last answer is in. */
+export interface LoadOptions {
+  base: string;
+  route?: string;
+  /** Pre-serialized request bodies, sent round-robin (serializing per request would load the client). */
+  bodies: readonly string[];
+  itemsPerBody: number;
+  clients: number;
+  seconds: number;
+  /** Probe GET /health/live this often while loading (ms); 0 = not at all. */
+  healthEveryMs?: number;
+  /** Called this often while loading (ms), e.g. to sample RSS. */
+  sample?: { everyMs: number; fn: () => void };
+}
+
+/** What one load run measured, from the client's side. */
+export interface LoadResult {
+  seconds: number;
+  items: number;
+  requests: number;
+  /** Answers other than 200 (e.g. 429); their items are not counted. */
+  errors: number;
+  itemsPerSecond: number;
+  /** Per-request latency, ms. */
+  latencies: number[];
+  /** /health/live latency, ms. */
+  health: number[];
+}
+
+/** `/score` bodies of `perRequest` items each, cycling through `items`. */
+export function scoreBodies(items: readonly HhItem[], perRequest: number, count = Math.ceil(items.length / perRequest)): string[] {
+  return Array.from({ length: count }, (_, b) =>
+    JSON.stringify({ items: Array.from({ length: perRequest }, (_, i) => items[(b * perRequest + i) % items.length]!) }),
+  );
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const url = `${o.base}${o.route ?? '/score'}`;
+  let next = 0;
+  let items = 0;
+  let errors = 0;
+  const latencies: number[] = [];
+  const health: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + o.seconds * 1000;
+  const client = async () => {
+    while (performance.now() < end) {
+      const body = o.bodies[next++ % o.bodies.length]!;
+      const s = performance.now();
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await r.arrayBuffer();
+      latencies.push(performance.now() - s);
+      if (r.status === 200) items += o.itemsPerBody;
+      else errors++;
+    }
+  };
+  const every = async (ms: number, fn: () => Promise<void> | void) => {
+    while (performance.now() < end) {
+      await fn();
+      await sleep(ms);
+    }
+  };
+  const side: Promise<void>[] = [];
+  if (o.healthEveryMs) {
+    side.push(
+      every(o.healthEveryMs, async () => {
+        const s = performance.now();
+        await (await fetch(`${o.base}/health/live`)).arrayBuffer();
+        health.push(performance.now() - s);
+      }),
+    );
+  }
+  if (o.sample) side.push(every(o.sample.everyMs, o.sample.fn));
+  await Promise.all([...Array.from({ length: o.clients }, client), ...side]);
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, items, requests: latencies.length, errors, itemsPerSecond: items / seconds, latencies, health };
+}
+
+/** A few requests first, so the measured run does not pay for connection setup and JIT. */
+export async function warmUp(base: string, bodies: readonly string[], n = 4): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`${base}/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i % bodies.length]! });
+    if (r.status !== 200) throw new Error(`warm-up /score answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+    await r.arrayBuffer();
+  }
+}

@@ -1,0 +1,70 @@
+// 2. Service S over HTTP at client batch 64, saturated; from the same runs 4. padding
+// efficiency, 5. /health/live latency, 6. the share of request time spent tokenizing, and RSS.
+import type { BenchContext } from '../lib/context.js';
+import { runLoad, scoreBodies, warmUp } from '../lib/load.js';
+import { delta, scrape } from '../lib/metrics.js';
+import { withServer } from '../lib/server.js';
+import { pct, repeat, spreadOf, type Spread } from '../lib/stats.js';
+
+export interface ServiceResult {
+  clients: number;
+  batch: number;
+  seconds: number;
+  itemsPerSecond: Spread;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  /** Real tokens / computed tokens (padding included), from reward_tokens_total. */
+  padding: Spread;
+  healthP50Ms: Spread;
+  healthP99Ms: Spread;
+  /** Server-side event-loop delay p99 (prom-client's monitor), ms. */
+  loopP99Ms: Spread;
+  /** reward_tokenization_duration_seconds / reward_http_request_duration_seconds{route="/score"}. */
+  tokenizeShare: Spread;
+  rssIdleBytes: number;
+  /** Highest RSS sampled during each run. */
+  rssSaturatedBytes: Spread;
+  errors: number;
+}
+
+export async function serviceSection(ctx: BenchContext): Promise<ServiceResult> {
+  const { opts } = ctx;
+  const bodies = scoreBodies(ctx.corpus.items, opts.batch);
+  return withServer({}, async (s) => {
+    const rssIdleBytes = s.rssBytes();
+    await warmUp(s.base, bodies);
+    let errors = 0;
+    const runs = await repeat(opts.repeats, async () => {
+      const before = await scrape(s.base);
+      let rss = 0;
+      const r = await runLoad({
+        base: s.base,
+        bodies,
+        itemsPerBody: opts.batch,
+        clients: opts.clients,
+        seconds: opts.seconds,
+        healthEveryMs: 50,
+        sample: { everyMs: 1000, fn: () => void (rss = Math.max(rss, s.rssBytes())) },
+      });
+      const after = await scrape(s.base);
+      const d = delta(before, after);
+      errors += r.errors;
+      const run = {
+        itemsPerSecond: r.itemsPerSecond,
+        p50Ms: pct(r.latencies, 50),
+        p99Ms: pct(r.latencies, 99),
+        padding: d.get('reward_tokens_total{kind="real"}') / d.get('reward_tokens_total{kind="computed"}'),
+        healthP50Ms: pct(r.health, 50),
+        healthP99Ms: pct(r.health, 99),
+        // prom-client samples the loop every 10 ms and records the whole interval: subtract it.
+        loopP99Ms: after.get('reward_nodejs_eventloop_lag_p99_seconds') * 1000 - 10,
+        tokenizeShare: d.total('reward_tokenization_duration_seconds_sum') / d.total('reward_http_request_duration_seconds_sum', 'route="/score"'),
+        rssSaturatedBytes: rss,
+      };
+      ctx.log(`  S ${run.itemsPerSecond.toFixed(1)} items/s, p99 ${run.p99Ms.toFixed(0)} ms, padding ${run.padding.toFixed(3)}, /health/live p99 ${run.healthP99Ms.toFixed(1)} ms`);
+      return run;
+    });
+    const keys = ['itemsPerSecond', 'p50Ms', 'p99Ms', 'padding', 'healthP50Ms', 'healthP99Ms', 'loopP99Ms', 'tokenizeShare', 'rssSaturatedBytes'] as const;
+    return { clients: opts.clients, batch: opts.batch, seconds: opts.seconds, ...spreadOf(runs, keys), rssIdleBytes, errors };
+  });
+}
