@@ -100,7 +100,8 @@ export class Ticket {
 /**
  * The dynamic batcher: items of all concurrent requests share one bounded queue; batches are
  * formed when a backend worker is free (plus one full batch prepared ahead, so the backend
- * never idles between batches at saturation), after at most `maxWaitMs` for a partial batch.
+ * never idles between batches at saturation); a partial batch waits at most `maxWaitMs` for
+ * more items, and only while another batch is running.
  */
 export class Batcher {
   private queue: QueuedItem[] = [];
@@ -224,7 +225,9 @@ export class Batcher {
       // when the queue is deep enough (two batches) to group by length as well as later.
       const deep = this.queue.length >= 2 * maxBatchSize || this.queuedTokens >= 2 * maxBatchTokens;
       if (this.inFlight === workers && !deep) return;
-      if (!full && this.inFlight < workers) {
+      // Wait for a partial batch to fill only while another batch runs: with every worker idle,
+      // waiting delays the batch that could start now and gains nothing (one client at a time).
+      if (!full && this.inFlight > 0 && this.inFlight < workers) {
         const wait = maxWaitMs - (performance.now() - this.queue[0]!.enqueuedAt);
         if (wait > 0) {
           this.timer ??= setTimeout(() => {

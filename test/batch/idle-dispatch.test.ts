@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { filler, post, recordingBackend, startApp, type TestApp } from '../helpers/app.js';
+
+// MAX_WAIT_MS far longer than any test: a batch that waited for it would outlast the 5 s test timeout.
+const batches: number[][] = [];
+let dispatched = 0;
+let gate: Promise<void> = Promise.resolve();
+let t: TestApp;
+before(async () => {
+  t = await startApp(
+    { MAX_WAIT_MS: '10000', INFER_WORKERS: '2' },
+    recordingBackend(batches, () => {
+      dispatched++;
+      return gate;
+    }),
+  );
+});
+after(() => t.close());
+
+const item = (i: number) => ({ prompt: filler(i, 10), response: 'fine' });
+const tokenized = async () => Number(/_count (\d+)/.exec(await t.runtime.metrics.registry.getSingleMetricAsString('reward_tokenization_duration_seconds'))?.[1] ?? 0);
+const until = async (cond: () => boolean | Promise<boolean>) => {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 2));
+};
+
+test('with every worker idle a partial batch starts at once instead of waiting MAX_WAIT_MS', { timeout: 5_000 }, async () => {
+  const before = dispatched;
+  const r = await post(t.app, '/score', { items: [item(1)] });
+  assert.equal(r.status, 200);
+  assert.equal(dispatched, before + 1);
+});
+
+test('while a batch runs, a partial batch waits for more items; it starts when the worker frees', { timeout: 5_000 }, async () => {
+  let open!: () => void;
+  gate = new Promise((r) => (open = r));
+  const start = dispatched;
+  const first = post(t.app, '/score', { items: [item(2)] });
+  await until(() => dispatched === start + 1); // idle backend: dispatched at once
+  const seen = await tokenized();
+  const second = post(t.app, '/score', { items: [item(3)] });
+  await until(async () => (await tokenized()) > seen); // queued now
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(dispatched, start + 1, 'the second item waits while the first batch runs');
+  open();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  assert.equal(dispatched, start + 2);
+  gate = Promise.resolve();
+});
