@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds .dev/ (git-ignored via .git/info/exclude): everything run-device.sh needs that the
+# Builds .dev/ (git-ignored): everything run-device.sh needs that the
 # device machine lacks (it has no network and may have no node), cut to fit the 64 MiB a call
 # may carry. Run here, from the repo root, after `npm ci && npm run build`.
 set -euo pipefail
