@@ -103,16 +103,19 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
   if (r.tokenization) {
     const t = r.tokenization;
     const k = 1e-6;
-    out.push('### 6. Tokenization', '', `${t.texts} formatted HH texts; M tokens/s.${t.sameTokens ? ' Both libraries give the same token count for every text.' : ' **The two libraries disagree on some token counts.**'}`, '');
+    // Texts per second from a rate in whole-text tokens (older results have no totalTokens).
+    const perText = t.totalTokens ? t.texts / t.totalTokens : 0;
+    const row = (name: string, where: string, x: Spread) => [name, where, s(x, 3, k), perText ? s(x, 0, perText) : '–'];
+    out.push('### 6. Tokenization', '', `${t.texts} formatted HH texts${perText ? `, ${n(1 / perText, 1)} tokens each on average` : ''}. Rates count the tokens of the whole texts, whatever a tokenizer reads of them: the service's \`TokenEncoder\` tokenizes only the tail of a text longer than \`max_length\`.${t.sameTokens ? ' Both libraries give the same token count for every text.' : ' **The two libraries disagree on some token counts.**'}`, '');
     out.push(
       table(
-        ['tokenizer', 'where', 'M tokens/s'],
+        ['tokenizer', 'where', 'M tokens/s', 'texts/s'],
         [
-          ['@huggingface/tokenizers `encode`', 'main thread', s(t.jsMain, 3, k)],
-          ['service `TokenEncoder` (format, encode, truncate)', 'main thread', s(t.serviceMain, 3, k)],
-          ...t.pool.map((p) => ['service `TokenizerPool`, requests of 64 all in flight', `${p.workers} worker(s)`, s(p.tokensPerSecond, 3, k)]),
-          ['Rust `tokenizers` `encode`, one at a time', 'libuv pool', s(t.rustEncode, 3, k)],
-          ['Rust `tokenizers` `encodeBatch` of 64', 'libuv pool', s(t.rustBatch, 3, k)],
+          row('@huggingface/tokenizers `encode`, whole text', 'main thread', t.jsMain),
+          row('service `TokenEncoder` (format, encode, truncate)', 'main thread', t.serviceMain),
+          ...t.pool.map((p) => row('service `TokenizerPool`, requests of 64 all in flight', `${p.workers} worker(s)`, p.tokensPerSecond)),
+          row('Rust `tokenizers` `encode`, whole text, one at a time', 'libuv pool', t.rustEncode),
+          row('Rust `tokenizers` `encodeBatch` of 64, whole texts', 'libuv pool', t.rustBatch),
         ],
       ),
       '',

@@ -1,5 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { FormattedItem } from '../format/format.js';
+import { lastCut, tailCutSafe } from './tail-cut.js';
 
 /** How over-long items are handled: drop the oldest prompt tokens, or refuse with 422. */
 export type TruncationMode = 'auto' | 'error';
@@ -35,6 +36,20 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   return i;
 }
 
+/**
+ * Characters per token assumed when sizing the next piece of an over-long text's tail. HH
+ * dialogues average 3.7; a denser text costs one more (smaller) piece, never a wrong result.
+ */
+const CHARS_PER_TOKEN = 4;
+/** Tokens read beyond the need, so that one piece usually suffices. */
+const SLACK_TOKENS = 8;
+
+/** Tokens of a text's tail, and the character index where that tail starts (0: the whole text). */
+interface Tail {
+  ids: number[];
+  from: number;
+}
+
 const startsWith = (a: readonly number[], p: readonly number[]) => p.length <= a.length && p.every((id, i) => a[i] === id);
 const endsWith = (a: readonly number[], s: readonly number[]) => s.length <= a.length && s.every((id, i) => a[a.length - s.length + i] === id);
 
@@ -49,6 +64,8 @@ export class TokenEncoder {
   readonly before: readonly number[];
   readonly after: readonly number[];
   private readonly pairLayout: PairLayout | null;
+  /** Whether over-long texts may be tokenized from a tail window (see tail-cut.ts). */
+  private readonly tailSafe: boolean;
 
   constructor(
     tokenizerJson: object,
@@ -65,6 +82,7 @@ export class TokenEncoder {
     this.after = full.slice(at + plain.length);
     if (this.before.length + this.after.length >= maxLength) throw new Error(`max_length ${maxLength} leaves no room for text`);
     this.pairLayout = this.learnPairLayout(plain);
+    this.tailSafe = tailCutSafe(tokenizerJson);
   }
 
   /** Whether the tokenizer can encode text pairs. */
@@ -79,38 +97,87 @@ export class TokenEncoder {
 
   encode(item: FormattedItem, mode: TruncationMode): EncodedItem | EncodeFailure {
     if (item.second !== undefined) return this.encodePair(item.text, item.second, mode);
-    // Text rendered by a chat template may carry the special tokens already: never add a second set.
-    const body = this.strip(this.tokenize(item.text));
+    const { text, prefix } = item;
     const budget = this.budget;
+    const specials = this.before.length + this.after.length;
+    const need = budget + this.after.length;
+    // Structured items are refused when their last turn alone cannot fit: count it when it might not.
+    const turn = prefix !== null && !item.cutLastTurn ? this.lastTurn(text, prefix, need) : null;
+    const tail = turn?.tail ?? this.tailTokens(text, turn === null ? need : Infinity);
+    // Text rendered by a chat template may carry the special tokens already: never add a second set.
+    const body = this.strip(tail);
     if (body.length <= budget) return { ids: this.wrap(body), truncated: false };
-    const total = body.length + this.before.length + this.after.length;
-    if (mode === 'error') return { code: 'item_too_long', length: total };
-    if (item.prefix !== null) {
-      // The response starts where the prompt's own tokenization stops matching the whole
-      // text's (a token may straddle the boundary; it is counted as response and kept).
-      let prompt = this.tokenize(item.prefix);
-      if (startsWith(prompt, this.before)) prompt = prompt.slice(this.before.length);
-      const responseLength = body.length - commonPrefix(prompt, body);
-      if (responseLength > budget && !item.cutLastTurn) {
-        return { code: 'response_too_long', length: responseLength + this.before.length + this.after.length };
-      }
-    }
+    if (mode === 'error') return { code: 'item_too_long', length: this.strip(this.whole(text, tail)).length + specials };
+    const response = turn === null ? 0 : (turn.length ?? this.responseLength(prefix!, body));
+    if (response > budget) return { code: 'response_too_long', length: response + specials };
     return { ids: this.wrap(body.slice(body.length - budget)), truncated: true };
+  }
+
+  /**
+   * The last turn of a structured item, if it might not fit: its token count and the text's
+   * tail, tokenized in two parts cut just inside the prompt (no second pass over the text). With
+   * no such cut, `length` and `tail` are left for whole-text tokenization. Null when the turn's
+   * bytes show it fits (every token holds at least one byte).
+   */
+  private lastTurn(text: string, prefix: string, need: number): { length?: number; tail?: Tail } | null {
+    const cut = this.tailSafe ? lastCut(text, prefix.length - 1) : -1;
+    if (cut <= 0) return {};
+    if ((text.length - cut) * 3 <= this.budget || Buffer.byteLength(text.slice(cut)) <= this.budget) return null;
+    const turn = this.tokenize(text.slice(cut));
+    const turnBody = this.strip({ ids: turn, from: cut });
+    const length = turnBody.length - commonPrefix(this.tokenize(prefix.slice(cut)), turnBody);
+    const rest = this.tailTokens(text, need - turn.length, cut);
+    return { length, tail: { ids: rest.ids.concat(turn), from: rest.from } };
+  }
+
+  /**
+   * Tokens in the last turn: where the prompt's own tokenization stops matching the whole
+   * text's (a token may straddle the boundary; it is counted as response).
+   */
+  private responseLength(prefix: string, body: number[]): number {
+    let prompt = this.tokenize(prefix);
+    if (startsWith(prompt, this.before)) prompt = prompt.slice(this.before.length);
+    return body.length - commonPrefix(prompt, body);
+  }
+
+  /**
+   * Tokens of text[from, end): more than `need` of them, or all from `floor` (then from = floor).
+   * For tailCutSafe tokenizers the text is read backwards in pieces cut by lastCut, so an
+   * over-long text costs about `need` tokens of work, not its whole length.
+   */
+  private tailTokens(text: string, need: number, end = text.length, floor = 0): Tail {
+    if (!this.tailSafe || need === Infinity) return { ids: this.tokenize(text.slice(floor, end)), from: floor };
+    let ids: number[] = [];
+    let from = end;
+    while (from > floor && ids.length <= need) {
+      const cut = lastCut(text, from - 1 - (need - ids.length + SLACK_TOKENS) * CHARS_PER_TOKEN);
+      const start = cut > floor ? cut : floor;
+      const piece = this.tokenize(text.slice(start, from));
+      ids = ids.length === 0 ? piece : piece.concat(ids);
+      from = start;
+    }
+    return { ids, from };
+  }
+
+  /** All of a text's tokens (for exact lengths in error replies). */
+  private whole(text: string, tail: Tail): Tail {
+    return tail.from === 0 ? tail : { ids: this.tokenize(text), from: 0 };
   }
 
   /** `tokenizer(first, second)`: the pair template's special tokens and type ids; the first text is cut from its start. */
   private encodePair(first: string, second: string, mode: TruncationMode): EncodedItem | EncodeFailure {
     const layout = this.pairLayout;
     if (!layout) throw new Error('the tokenizer has no pair template');
-    let a = this.tokenize(first);
     const b = this.tokenize(second);
     const special = layout.ids[0].length + layout.ids[1].length + layout.ids[2].length;
-    const total = a.length + b.length + special;
+    const room = this.maxLength - special - b.length;
+    const tail = this.tailTokens(first, Math.max(room, 0));
+    let a = tail.ids;
     let truncated = false;
-    if (total > this.maxLength) {
-      if (mode === 'error') return { code: 'item_too_long', length: total };
-      if (b.length + special > this.maxLength) return { code: 'response_too_long', length: b.length + special };
-      a = a.slice(total - this.maxLength);
+    if (a.length > room) {
+      if (mode === 'error') return { code: 'item_too_long', length: this.whole(first, tail).ids.length + b.length + special };
+      if (room < 0) return { code: 'response_too_long', length: b.length + special };
+      a = a.slice(a.length - room);
       truncated = true;
     }
     const [s0, s1, s2] = layout.ids;
@@ -138,11 +205,11 @@ export class TokenEncoder {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
-  /** Drops the post-processor's own special tokens where the text already has them. */
-  private strip(body: number[]): number[] {
-    const from = startsWith(body, this.before) ? this.before.length : 0;
-    const to = endsWith(body, this.after) && body.length - this.after.length >= from ? body.length - this.after.length : body.length;
-    return from === 0 && to === body.length ? body : body.slice(from, to);
+  /** Drops the post-processor's own special tokens where the text already has them (at its start only if the tail is the whole text). */
+  private strip({ ids, from }: Tail): number[] {
+    const start = from === 0 && startsWith(ids, this.before) ? this.before.length : 0;
+    const end = endsWith(ids, this.after) && ids.length - this.after.length >= start ? ids.length - this.after.length : ids.length;
+    return start === 0 && end === ids.length ? ids : ids.slice(start, end);
   }
 
   private wrap(body: readonly number[]): number[] {
