@@ -91,6 +91,7 @@ const results: BenchResults = {
     INFER_WORKERS: config.inferWorkers,
     INTRA_OP_THREADS: config.intraOpThreads,
     TOKENIZER_WORKERS: config.tokenizerWorkers,
+    TOKENIZER_LIBRARY: config.tokenizerLibrary,
     MAX_BATCH_SIZE: config.maxBatchSize,
     MAX_BATCH_TOKENS: config.maxBatchTokens,
     MAX_WAIT_MS: config.maxWaitMs,

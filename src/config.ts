@@ -49,6 +49,12 @@ const SETTINGS = {
     help: 'ONNX Runtime graph optimization level (npm run bench compares them)',
   },
   TOKENIZER_WORKERS: { schema: int(1, 64), default: '1', help: 'tokenization worker threads' },
+  // The card's library by default; 'rust' measured +X% S on 2 cores (bench/RESULTS.md, section 6).
+  TOKENIZER_LIBRARY: {
+    schema: z.enum(['huggingface', 'rust']),
+    default: 'huggingface',
+    help: "tokenizer library: @huggingface/tokenizers, or the Rust `tokenizers` binding (same ids, faster)",
+  },
   MAX_BODY_BYTES: { schema: int(1024, 1_073_741_824), default: String(16 * 1024 * 1024), help: 'request body limit (413 above)' },
   MAX_ITEMS_PER_REQUEST: { schema: int(1, 100_000), default: '1024', help: 'items or pairs per request (422 above)' },
   MAX_CHARS_PER_TEXT: { schema: int(1, 10_000_000), default: '65536', help: 'characters per prompt/response/text (422 above)' },
@@ -105,6 +111,7 @@ export interface Config {
   readonly inferWorkers: number;
   readonly graphOptimization: z.infer<Settings['GRAPH_OPTIMIZATION']['schema']>;
   readonly tokenizerWorkers: number;
+  readonly tokenizerLibrary: z.infer<Settings['TOKENIZER_LIBRARY']['schema']>;
   readonly maxBodyBytes: number;
   readonly maxItemsPerRequest: number;
   readonly maxCharsPerText: number;

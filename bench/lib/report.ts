@@ -60,11 +60,15 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
     out.push('### 2. Service S (`/score` over HTTP)', '');
     out.push(
       table(
-        ['clients × items', 'items/s', 'S/L (target ≥ 0.95)', "S/L'", 'p50 ms', 'p99 ms', 'errors'],
-        [[`${v.clients} × ${v.batch}`, s(v.itemsPerSecond), `${n(v.itemsPerSecond.median / L, 3)} ${ok(v.itemsPerSecond.median / L >= 0.95)}`, n(v.itemsPerSecond.median / Lp, 3), s(v.p50Ms, 0), s(v.p99Ms, 0), v.errors]],
+        ['clients × items', 'tokenizer', 'items/s', 'S/L (target ≥ 0.95)', "S/L'", 'p50 ms', 'p99 ms', 'errors'],
+        [
+          [`${v.clients} × ${v.batch}`, String(r.settings.TOKENIZER_LIBRARY ?? 'huggingface'), s(v.itemsPerSecond), `${n(v.itemsPerSecond.median / L, 3)} ${ok(v.itemsPerSecond.median / L >= 0.95)}`, n(v.itemsPerSecond.median / Lp, 3), s(v.p50Ms, 0), s(v.p99Ms, 0), v.errors],
+          ...(v.otherLibrary ? [[`${v.clients} × ${v.batch}`, v.otherLibrary.setting.split('=')[1]!, s(v.otherLibrary.itemsPerSecond), `${n(v.otherLibrary.itemsPerSecond.median / L, 3)} ${ok(v.otherLibrary.itemsPerSecond.median / L >= 0.95)}`, n(v.otherLibrary.itemsPerSecond.median / Lp, 3), '', s(v.otherLibrary.p99Ms, 0), v.otherLibrary.errors]] : []),
+        ],
       ),
       '',
     );
+    if (v.otherLibrary) out.push(`Second row: the same runs with \`${v.otherLibrary.setting}\` (sections 4–6 are from the first row's server).`, '');
   } else out.push(notRun('### 2. Service S'));
   if (r.batching) {
     const b = r.batching;
@@ -113,7 +117,7 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
         [
           row('@huggingface/tokenizers `encode`, whole text', 'main thread', t.jsMain),
           row('service `TokenEncoder` (format, encode, truncate)', 'main thread', t.serviceMain),
-          ...t.pool.map((p) => row('service `TokenizerPool`, requests of 64 all in flight', `${p.workers} worker(s)`, p.tokensPerSecond)),
+          ...t.pool.map((p) => row(`service \`TokenizerPool\`${p.library === 'rust' ? ' with `TOKENIZER_LIBRARY=rust`' : ''}, requests of 64 all in flight`, `${p.workers} worker(s)`, p.tokensPerSecond)),
           row('Rust `tokenizers` `encode`, whole text, one at a time', 'libuv pool', t.rustEncode),
           row('Rust `tokenizers` `encodeBatch` of 64, whole texts', 'libuv pool', t.rustBatch),
         ],
@@ -121,6 +125,8 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
       '',
     );
     if (r.service) out.push(`Share of \`/score\` request time spent tokenizing at saturation (section 2, \`reward_tokenization_duration_seconds\` / \`reward_http_request_duration_seconds\`): ${s(r.service.tokenizeShare, 3)}.`, '');
+    const other = r.service?.otherLibrary;
+    if (r.service && other) out.push(`With \`${other.setting}\`: S ${s(other.itemsPerSecond)} items/s, ×${n(other.itemsPerSecond.median / r.service.itemsPerSecond.median, 2)} of the first row; tokenizing share ${s(other.tokenizeShare, 3)}; padding ${s(other.padding, 3)}; \`/health/live\` p99 ${s(other.healthP99Ms, 2)} ms.`, '');
   } else out.push(notRun('### 6. Tokenization'));
   if (r.memory) {
     const m = r.memory;

@@ -25,12 +25,23 @@ export interface ServiceResult {
   /** Highest RSS sampled during each run. */
   rssSaturatedBytes: Spread;
   errors: number;
+  /** The same measurement with the other tokenizer library (TOKENIZER_LIBRARY), run right after. */
+  otherLibrary?: { setting: string; itemsPerSecond: Spread; p99Ms: Spread; healthP99Ms: Spread; tokenizeShare: Spread; padding: Spread; errors: number };
 }
 
 export async function serviceSection(ctx: BenchContext): Promise<ServiceResult> {
+  const main = await measureService(ctx, {});
+  const setting = `TOKENIZER_LIBRARY=${ctx.config.tokenizerLibrary === 'rust' ? 'huggingface' : 'rust'}`;
+  ctx.log(`  again with ${setting}`);
+  const other = await measureService(ctx, { TOKENIZER_LIBRARY: setting.split('=')[1]! });
+  const { itemsPerSecond, p99Ms, healthP99Ms, tokenizeShare, padding, errors } = other;
+  return { ...main, otherLibrary: { setting, itemsPerSecond, p99Ms, healthP99Ms, tokenizeShare, padding, errors } };
+}
+
+async function measureService(ctx: BenchContext, env: Record<string, string>): Promise<ServiceResult> {
   const { opts } = ctx;
   const bodies = scoreBodies(ctx.corpus.items, opts.batch);
-  return withServer({}, async (s) => {
+  return withServer(env, async (s) => {
     const rssIdleBytes = s.rssBytes();
     await warmUp(s.base, bodies);
     let errors = 0;

@@ -25,7 +25,7 @@ export interface TokenizationResult {
   /** tokens/s, the service's TokenEncoder (format, encode, truncate) on the main thread. */
   serviceMain: Spread;
   /** tokens/s through TokenizerPool, requests of `batch` items all in flight, by worker count. */
-  pool: { workers: number; tokensPerSecond: Spread }[];
+  pool: { workers: number; library?: 'huggingface' | 'rust'; tokensPerSecond: Spread }[];
   /** tokens/s, Rust binding encode() one text at a time (awaited). */
   rustEncode: Spread;
   /** tokens/s, Rust binding encodeBatch() of `batch` texts at a time. */
@@ -79,8 +79,12 @@ export async function tokenizationSection(ctx: BenchContext): Promise<Tokenizati
     }),
   );
   const pool: TokenizationResult['pool'] = [];
-  for (const workers of [...new Set([ctx.config.tokenizerWorkers, 2])]) {
+  type Library = TokenizationResult['pool'][number]['library'] & string;
+  const setups: { workers: number; library: Library }[] = [...new Set([ctx.config.tokenizerWorkers, 2])].map((workers) => ({ workers, library: 'huggingface' }));
+  setups.push({ workers: 1, library: 'rust' });
+  for (const { workers, library } of setups) {
     const p = new TokenizerPool(workers, {
+      library,
       tokenizerJson: folder.tokenizerJson,
       tokenizerConfig: folder.tokenizerConfig,
       maxLength: folder.reward.maxLength,
@@ -99,12 +103,12 @@ export async function tokenizationSection(ctx: BenchContext): Promise<Tokenizati
           return totalTokens;
         }),
       );
-      pool.push({ workers, tokensPerSecond: spread(runs) });
+      pool.push({ workers, library, tokensPerSecond: spread(runs) });
     } finally {
       await p.close();
     }
   }
   const r = { texts: texts.length, totalTokens, jsMain: spread(jsMain), serviceMain: spread(serviceMain), pool, rustEncode: spread(rustEncode), rustBatch: spread(rustBatch), sameTokens };
-  ctx.log(`  tokens/s: js main ${r.jsMain.median.toFixed(0)}, service main ${r.serviceMain.median.toFixed(0)}, rust encode ${r.rustEncode.median.toFixed(0)}, rust batch ${r.rustBatch.median.toFixed(0)}, pool ${pool.map((p) => `${p.workers}w ${p.tokensPerSecond.median.toFixed(0)}`).join(', ')}`);
+  ctx.log(`  tokens/s: js main ${r.jsMain.median.toFixed(0)}, service main ${r.serviceMain.median.toFixed(0)}, rust encode ${r.rustEncode.median.toFixed(0)}, rust batch ${r.rustBatch.median.toFixed(0)}, pool ${pool.map((p) => `${p.library} ${p.workers}w ${p.tokensPerSecond.median.toFixed(0)}`).join(', ')}`);
   return r;
 }

@@ -97,6 +97,7 @@ export async function createRuntime(
     template: folder.reward.template,
     chatTemplate: folder.chatTemplate,
     specialTokens: { ...folder.specialTokens },
+    library: config.tokenizerLibrary,
   }, () => metrics.workerRestarts.inc({ pool: 'tokenize' }));
   let backend: Backend | undefined;
   try {

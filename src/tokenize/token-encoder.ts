@@ -44,6 +44,12 @@ const CHARS_PER_TOKEN = 4;
 /** Tokens read beyond the need, so that one piece usually suffices. */
 const SLACK_TOKENS = 8;
 
+/** A step of encoding that yields texts to tokenize (no special tokens) and takes back their ids. */
+type Tokenizing<T> = Generator<string, T, number[]>;
+
+/** One item's encoding as a TokenEncoder.plan. */
+export type EncodePlan = Tokenizing<EncodedItem | EncodeFailure>;
+
 /** Tokens of a text's tail, and the character index where that tail starts (0: the whole text). */
 interface Tail {
   ids: number[];
@@ -56,7 +62,8 @@ const endsWith = (a: readonly number[], s: readonly number[]) => s.length <= a.l
 /**
  * Tokenizes formatted items with @huggingface/tokenizers and truncates them ourselves (the
  * library has none): keep the special tokens and the whole last assistant turn, drop the
- * oldest prompt tokens first. Pure and synchronous; runs inside the tokenizer workers.
+ * oldest prompt tokens first. Pure; runs inside the tokenizer workers. `encode` tokenizes with
+ * the card's library; `plan` leaves the tokenizing to the caller.
  */
 export class TokenEncoder {
   private readonly tokenizer: Tokenizer;
@@ -95,20 +102,33 @@ export class TokenEncoder {
     return this.maxLength - this.before.length - this.after.length;
   }
 
+  /** Encodes one item with the card's library (@huggingface/tokenizers), synchronously. */
   encode(item: FormattedItem, mode: TruncationMode): EncodedItem | EncodeFailure {
-    if (item.second !== undefined) return this.encodePair(item.text, item.second, mode);
+    const plan = this.plan(item, mode);
+    let step = plan.next();
+    while (!step.done) step = plan.next(this.tokenize(step.value));
+    return step.value;
+  }
+
+  /**
+   * The encoding of one item as a plan: it yields each text it needs tokenized (no special
+   * tokens added) and takes back the ids, so a caller can tokenize many plans' texts at once
+   * with another library (see encodePlans).
+   */
+  *plan(item: FormattedItem, mode: TruncationMode): EncodePlan {
+    if (item.second !== undefined) return yield* this.encodePair(item.text, item.second, mode);
     const { text, prefix } = item;
     const budget = this.budget;
     const specials = this.before.length + this.after.length;
     const need = budget + this.after.length;
     // Structured items are refused when their last turn alone cannot fit: count it when it might not.
-    const turn = prefix !== null && !item.cutLastTurn ? this.lastTurn(text, prefix, need) : null;
-    const tail = turn?.tail ?? this.tailTokens(text, turn === null ? need : Infinity);
+    const turn = prefix !== null && !item.cutLastTurn ? yield* this.lastTurn(text, prefix, need) : null;
+    const tail = turn?.tail ?? (yield* this.tailTokens(text, turn === null ? need : Infinity));
     // Text rendered by a chat template may carry the special tokens already: never add a second set.
     const body = this.strip(tail);
     if (body.length <= budget) return { ids: this.wrap(body), truncated: false };
-    if (mode === 'error') return { code: 'item_too_long', length: this.strip(this.whole(text, tail)).length + specials };
-    const response = turn === null ? 0 : (turn.length ?? this.responseLength(prefix!, body));
+    if (mode === 'error') return { code: 'item_too_long', length: this.strip(yield* this.whole(text, tail)).length + specials };
+    const response = turn === null ? 0 : (turn.length ?? (yield* this.responseLength(prefix!, body)));
     if (response > budget) return { code: 'response_too_long', length: response + specials };
     return { ids: this.wrap(body.slice(body.length - budget)), truncated: true };
   }
@@ -119,14 +139,14 @@ export class TokenEncoder {
    * no such cut, `length` and `tail` are left for whole-text tokenization. Null when the turn's
    * bytes show it fits (every token holds at least one byte).
    */
-  private lastTurn(text: string, prefix: string, need: number): { length?: number; tail?: Tail } | null {
+  private *lastTurn(text: string, prefix: string, need: number): Tokenizing<{ length?: number; tail?: Tail } | null> {
     const cut = this.tailSafe ? lastCut(text, prefix.length - 1) : -1;
     if (cut <= 0) return {};
     if ((text.length - cut) * 3 <= this.budget || Buffer.byteLength(text.slice(cut)) <= this.budget) return null;
-    const turn = this.tokenize(text.slice(cut));
+    const turn = yield text.slice(cut);
     const turnBody = this.strip({ ids: turn, from: cut });
-    const length = turnBody.length - commonPrefix(this.tokenize(prefix.slice(cut)), turnBody);
-    const rest = this.tailTokens(text, need - turn.length, cut);
+    const length = turnBody.length - commonPrefix(yield prefix.slice(cut), turnBody);
+    const rest = yield* this.tailTokens(text, need - turn.length, cut);
     return { length, tail: { ids: rest.ids.concat(turn), from: rest.from } };
   }
 
@@ -134,8 +154,8 @@ export class TokenEncoder {
    * Tokens in the last turn: where the prompt's own tokenization stops matching the whole
    * text's (a token may straddle the boundary; it is counted as response).
    */
-  private responseLength(prefix: string, body: number[]): number {
-    let prompt = this.tokenize(prefix);
+  private *responseLength(prefix: string, body: number[]): Tokenizing<number> {
+    let prompt = yield prefix;
     if (startsWith(prompt, this.before)) prompt = prompt.slice(this.before.length);
     return body.length - commonPrefix(prompt, body);
   }
@@ -145,14 +165,14 @@ export class TokenEncoder {
    * For tailCutSafe tokenizers the text is read backwards in pieces cut by lastCut, so an
    * over-long text costs about `need` tokens of work, not its whole length.
    */
-  private tailTokens(text: string, need: number, end = text.length, floor = 0): Tail {
-    if (!this.tailSafe || need === Infinity) return { ids: this.tokenize(text.slice(floor, end)), from: floor };
+  private *tailTokens(text: string, need: number, end = text.length, floor = 0): Tokenizing<Tail> {
+    if (!this.tailSafe || need === Infinity) return { ids: yield text.slice(floor, end), from: floor };
     let ids: number[] = [];
     let from = end;
     while (from > floor && ids.length <= need) {
       const cut = lastCut(text, from - 1 - (need - ids.length + SLACK_TOKENS) * CHARS_PER_TOKEN);
       const start = cut > floor ? cut : floor;
-      const piece = this.tokenize(text.slice(start, from));
+      const piece = yield text.slice(start, from);
       ids = ids.length === 0 ? piece : piece.concat(ids);
       from = start;
     }
@@ -160,22 +180,22 @@ export class TokenEncoder {
   }
 
   /** All of a text's tokens (for exact lengths in error replies). */
-  private whole(text: string, tail: Tail): Tail {
-    return tail.from === 0 ? tail : { ids: this.tokenize(text), from: 0 };
+  private *whole(text: string, tail: Tail): Tokenizing<Tail> {
+    return tail.from === 0 ? tail : { ids: yield text, from: 0 };
   }
 
   /** `tokenizer(first, second)`: the pair template's special tokens and type ids; the first text is cut from its start. */
-  private encodePair(first: string, second: string, mode: TruncationMode): EncodedItem | EncodeFailure {
+  private *encodePair(first: string, second: string, mode: TruncationMode): EncodePlan {
     const layout = this.pairLayout;
     if (!layout) throw new Error('the tokenizer has no pair template');
-    const b = this.tokenize(second);
+    const b = yield second;
     const special = layout.ids[0].length + layout.ids[1].length + layout.ids[2].length;
     const room = this.maxLength - special - b.length;
-    const tail = this.tailTokens(first, Math.max(room, 0));
+    const tail = yield* this.tailTokens(first, Math.max(room, 0));
     let a = tail.ids;
     let truncated = false;
     if (a.length > room) {
-      if (mode === 'error') return { code: 'item_too_long', length: this.whole(first, tail).ids.length + b.length + special };
+      if (mode === 'error') return { code: 'item_too_long', length: (yield* this.whole(first, tail)).ids.length + b.length + special };
       if (room < 0) return { code: 'response_too_long', length: b.length + special };
       a = a.slice(a.length - room);
       truncated = true;

@@ -17,6 +17,8 @@ export interface TokenizeWorkerData {
   chatTemplate: string | null;
   /** Special-token strings the chat template may use (bos_token, eos_token, …). */
   specialTokens: Record<string, string>;
+  /** TOKENIZER_LIBRARY: who tokenizes (TokenEncoder's truncation is the same for both). */
+  library: 'huggingface' | 'rust';
 }
 
 /** What a tokenizer worker reports once loaded. */

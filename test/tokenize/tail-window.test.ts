@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { Formatter, type FormattedItem, type ScoreItem } from '../../src/format/format.js';
+import { Formatter, type FormattedItem } from '../../src/format/format.js';
 import { HH_TEMPLATE } from '../../src/model/model-folder.js';
 import { lastCut, tailCutSafe } from '../../src/tokenize/tail-cut.js';
 import { TokenEncoder, type TruncationMode } from '../../src/tokenize/token-encoder.js';
 import { DEFAULT_MODEL, filler } from '../helpers/app.js';
+import { hhItems, oddTexts } from '../helpers/hh-items.js';
 
 const read = (dir: string, f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
 const tokJson = read(DEFAULT_MODEL, 'tokenizer.json');
@@ -51,21 +51,6 @@ function reference(item: FormattedItem, maxLength: number, mode: TruncationMode)
     if (body.length - cp > budget) return { code: 'response_too_long', length: body.length - cp + specials };
   }
   return { ids: [...BEFORE, ...body.slice(body.length - budget), ...AFTER], truncated: true };
-}
-
-function hhItems(): ScoreItem[] {
-  const file = path.join(path.dirname(DEFAULT_MODEL), 'data', 'harmless-base-dev.jsonl.gz');
-  const lines = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').split('\n').filter(Boolean);
-  const out: ScoreItem[] = [];
-  for (const line of lines) {
-    const pair = JSON.parse(line) as { chosen: string; rejected: string };
-    for (const text of [pair.chosen, pair.rejected]) {
-      out.push({ text });
-      const cut = text.lastIndexOf('\n\nAssistant: ');
-      if (text.startsWith('\n\nHuman: ') && cut > 0) out.push({ prompt: text.slice(9, cut), response: text.slice(cut + 13) });
-    }
-  }
-  return out;
 }
 
 /** Compares encoder and reference on every item; returns how many were truncated. */
@@ -133,17 +118,7 @@ test('every HH dialogue encodes exactly as whole-text tokenization does (192 and
 });
 
 test('dense, unspaced, special-token and non-ASCII texts encode as whole-text tokenization does', () => {
-  const texts = [
-    'x'.repeat(5000),
-    '1234567890'.repeat(300),
-    `${filler(1, 400)} ${'🙂'.repeat(600)} end`,
-    `${filler(2, 300)}</s> <s>${filler(3, 300)}</s>`,
-    `<s>${filler(4, 500)}</s>`,
-    `${'дом '.repeat(800)}ok`,
-    `${filler(5, 200)}\n\n\n   ${filler(6, 300)}  \t ${filler(7, 100)}`,
-    `${'a. '.repeat(2000)}`,
-    `${'$& '.repeat(700)}z`,
-  ];
+  const texts = oddTexts();
   const items: FormattedItem[] = texts.flatMap((text) => [
     { text, prefix: null },
     { text, prefix: text.slice(0, Math.floor(text.length / 2)) },
