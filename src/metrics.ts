@@ -26,6 +26,10 @@ export type FailureReason =
  */
 export function createMetrics() {
   const registry = new client.Registry();
+  // Busy-time readers (cumulative ms) by pool; the counter adds what each gained since the last scrape.
+  const busy: { pool: string; read: () => number; last: number }[] = [
+    { pool: 'main', read: () => performance.eventLoopUtilization().active, last: 0 },
+  ];
   client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const registers = [registry];
   const seconds = (name: string, help: string) =>
@@ -94,6 +98,25 @@ export function createMetrics() {
       labelNames: ['pool'] as const,
       registers,
     }),
+    threadBusy: new client.Counter({
+      name: `${METRIC_PREFIX}thread_busy_seconds_total`,
+      help: 'Seconds the event loop (pool="main") and the worker threads of each pool were busy (event-loop utilization, wall clock: a busy thread waiting for a core counts)',
+      labelNames: ['pool'] as const,
+      registers,
+      collect() {
+        for (const b of busy) {
+          const now = b.read();
+          // A replaced worker starts from 0: count the new one's time, never go backwards.
+          const gained = now >= b.last ? now - b.last : now;
+          b.last = now;
+          if (gained > 0) this.inc({ pool: b.pool }, gained / 1000);
+        }
+      },
+    }),
+    /** Adds a busy-time reader (cumulative ms) to reward_thread_busy_seconds_total{pool}. */
+    addBusySource(pool: 'tokenize' | 'infer', read: () => number): void {
+      busy.push({ pool, read, last: 0 });
+    },
     droppedItems: new client.Counter({
       name: `${METRIC_PREFIX}dropped_items_total`,
       help: 'Queued items dropped before inference, by reason',

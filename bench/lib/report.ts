@@ -6,6 +6,7 @@ import type { MemoryResult } from '../sections/memory.js';
 import type { OrtResult } from '../sections/ort-settings.js';
 import type { ServiceResult } from '../sections/service.js';
 import type { TokenizationResult } from '../sections/tokenization.js';
+import { CORE_KEYS } from './cpu.js';
 import type { Spread } from './stats.js';
 
 /** Everything one `npm run bench` run measured (bench/results/<date>.json). */
@@ -63,11 +64,14 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
         ['clients × items', 'tokenizer', 'items/s', 'S/L (target ≥ 0.95)', "S/L'", 'p50 ms', 'p99 ms', 'errors'],
         [
           [`${v.clients} × ${v.batch}`, String(r.settings.TOKENIZER_LIBRARY ?? 'huggingface'), s(v.itemsPerSecond), `${n(v.itemsPerSecond.median / L, 3)} ${ok(v.itemsPerSecond.median / L >= 0.95)}`, n(v.itemsPerSecond.median / Lp, 3), s(v.p50Ms, 0), s(v.p99Ms, 0), v.errors],
-          ...(v.otherLibrary ? [[`${v.clients} × ${v.batch}`, v.otherLibrary.setting.split('=')[1]!, s(v.otherLibrary.itemsPerSecond), `${n(v.otherLibrary.itemsPerSecond.median / L, 3)} ${ok(v.otherLibrary.itemsPerSecond.median / L >= 0.95)}`, n(v.otherLibrary.itemsPerSecond.median / Lp, 3), '', s(v.otherLibrary.p99Ms, 0), v.otherLibrary.errors]] : []),
+          ...(v.otherLibrary ? [[`${v.clients} × ${v.batch}`, v.otherLibrary.setting.split('=')[1]!, s(v.otherLibrary.itemsPerSecond), `${n(v.otherLibrary.itemsPerSecond.median / L, 3)} ${ok(v.otherLibrary.itemsPerSecond.median / L >= 0.95)}`, n(v.otherLibrary.itemsPerSecond.median / Lp, 3), v.otherLibrary.p50Ms ? s(v.otherLibrary.p50Ms, 0) : '', s(v.otherLibrary.p99Ms, 0), v.otherLibrary.errors]] : []),
         ],
       ),
       '',
     );
+    const cpu = (c: NonNullable<ServiceResult['cores']>) =>
+      `server process ${s(c.server, 2)} and load client ${s(c.client, 2)} cores, ${n(c.server.median + c.client.median, 2)} of ${r.machine.cores}; threads busy: event loop ${s(c.main, 2)}, tokenizer ${s(c.tokenize, 2)}, ORT ${s(c.infer, 2)}`;
+    if (v.cores) out.push(`CPU while saturated: CPU seconds per second from /proc (all threads of the server; the client process), and how busy each thread kind was (\`reward_thread_busy_seconds_total\` per second: event-loop utilization, wall clock, so it includes time a busy thread waited for a core; more than the cores used means the cores are oversubscribed): ${cpu(v.cores)}.${v.otherLibrary?.cores ? ` With \`${v.otherLibrary.setting}\`: ${cpu(v.otherLibrary.cores)}.` : ''}`, '');
     if (v.otherLibrary) out.push(`Second row: the same runs with \`${v.otherLibrary.setting}\` (sections 4–6 are from the first row's server).`, '');
   } else out.push(notRun('### 2. Service S'));
   if (r.batching) {
@@ -77,7 +81,7 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
     out.push('### 3. Dynamic batching D(c): c clients × 1 item per request', '');
     out.push(
       table(
-        ['c', 'items/s', 'p50 ms', 'p99 ms', 'mean batch: items / ms', `p99 bound: ${b.maxWaitMs} ms + 2 batches`, 'MAX_BATCH_SIZE=1: items/s', 'p50 / p99 ms', 'gain'],
+        ['c', 'items/s', 'p50 ms', 'p99 ms', 'mean batch: items / ms', `p99 bound: ${b.maxWaitMs} ms + 2 batches`, 'MAX_BATCH_SIZE=1: items/s', 'p50 / p99 ms', 'gain', 'busy: loop / tokenizer / ORT; cores: server / client'],
         on.map((x) => {
           const o = off.find((y) => y.clients === x.clients);
           const bound = b.maxWaitMs + 2 * x.batchMs.median;
@@ -91,6 +95,7 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
             o ? s(o.itemsPerSecond) : 'n/a',
             o ? `${n(o.p50Ms.median)} / ${n(o.p99Ms.median)}` : 'n/a',
             o ? `× ${n(x.itemsPerSecond.median / o.itemsPerSecond.median, 2)}` : 'n/a',
+            x.cores ? CORE_KEYS.map((k) => n(x.cores![k].median, 2)).join(' / ') : 'n/a',
           ];
         }),
       ),

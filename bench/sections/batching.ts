@@ -1,6 +1,7 @@
 // 3. Dynamic batching D(c): c clients each sending one item per request, with the service's
 // batching and with MAX_BATCH_SIZE=1 (batching off).
 import type { BenchContext } from '../lib/context.js';
+import { CORE_KEYS, cpuMeter, type Cores } from '../lib/cpu.js';
 import { runLoad, scoreBodies, warmUp } from '../lib/load.js';
 import { delta, scrape } from '../lib/metrics.js';
 import { startServer, type BenchServer } from '../lib/server.js';
@@ -15,6 +16,8 @@ export interface BatchingRow {
   /** Mean time of one inference batch in the run, ms. */
   batchMs: Spread;
   meanBatchSize: Spread;
+  /** Where the CPU goes (see Cores). */
+  cores?: Record<keyof Cores, Spread>;
   errors: number;
 }
 
@@ -48,7 +51,13 @@ export async function batchingSection(ctx: BenchContext): Promise<BatchingResult
     for (const [mi, [mode]] of MODES.entries()) {
       for (const [ci, clients] of opts.batchingClients.entries()) {
         const rs = runs[mi]![ci]!;
-        const row: BatchingRow = { mode, clients, ...spreadOf(rs, ['itemsPerSecond', 'p50Ms', 'p99Ms', 'batchMs', 'meanBatchSize'] as const), errors: sum(rs.map((x) => x.errors)) };
+        const row: BatchingRow = {
+          mode,
+          clients,
+          ...spreadOf(rs, ['itemsPerSecond', 'p50Ms', 'p99Ms', 'batchMs', 'meanBatchSize'] as const),
+          cores: spreadOf(rs.map((x) => x.cores), CORE_KEYS),
+          errors: sum(rs.map((x) => x.errors)),
+        };
         ctx.log(`  ${mode} D(${clients}) ${row.itemsPerSecond.median.toFixed(1)} items/s, p99 ${row.p99Ms.median.toFixed(1)} ms, batch ${row.meanBatchSize.median.toFixed(1)} items / ${row.batchMs.median.toFixed(1)} ms`);
         rows.push(row);
       }
@@ -65,11 +74,13 @@ interface RunFigures {
   p99Ms: number;
   batchMs: number;
   meanBatchSize: number;
+  cores: Cores;
   errors: number;
 }
 
 async function measure(s: BenchServer, bodies: readonly string[], clients: number, seconds: number): Promise<RunFigures> {
   const before = await scrape(s.base);
+  const cpu = cpuMeter(s);
   const r = await runLoad({ base: s.base, bodies, itemsPerBody: 1, clients, seconds });
   const d = delta(before, await scrape(s.base));
   return {
@@ -78,6 +89,7 @@ async function measure(s: BenchServer, bodies: readonly string[], clients: numbe
     p99Ms: pct(r.latencies, 99),
     batchMs: (1000 * d.total('reward_inference_duration_seconds_sum')) / d.total('reward_inference_duration_seconds_count'),
     meanBatchSize: d.total('reward_batch_size_sum') / d.total('reward_batch_size_count'),
+    cores: cpu(d),
     errors: r.errors,
   };
 }

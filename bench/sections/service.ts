@@ -1,6 +1,7 @@
 // 2. Service S over HTTP at client batch 64, saturated; from the same runs 4. padding
 // efficiency, 5. /health/live latency, 6. the share of request time spent tokenizing, and RSS.
 import type { BenchContext } from '../lib/context.js';
+import { CORE_KEYS, cpuMeter, type Cores } from '../lib/cpu.js';
 import { runLoad, scoreBodies, warmUp } from '../lib/load.js';
 import { delta, scrape } from '../lib/metrics.js';
 import { withServer } from '../lib/server.js';
@@ -24,9 +25,11 @@ export interface ServiceResult {
   rssIdleBytes: number;
   /** Highest RSS sampled during each run. */
   rssSaturatedBytes: Spread;
+  /** Where the CPU goes while saturated (see Cores). */
+  cores?: Record<keyof Cores, Spread>;
   errors: number;
   /** The same measurement with the other tokenizer library (TOKENIZER_LIBRARY), run right after. */
-  otherLibrary?: { setting: string; itemsPerSecond: Spread; p99Ms: Spread; healthP99Ms: Spread; tokenizeShare: Spread; padding: Spread; errors: number };
+  otherLibrary?: Pick<ServiceResult, 'itemsPerSecond' | 'p50Ms' | 'p99Ms' | 'healthP99Ms' | 'tokenizeShare' | 'padding' | 'cores' | 'errors'> & { setting: string };
 }
 
 export async function serviceSection(ctx: BenchContext): Promise<ServiceResult> {
@@ -34,8 +37,8 @@ export async function serviceSection(ctx: BenchContext): Promise<ServiceResult> 
   const setting = `TOKENIZER_LIBRARY=${ctx.config.tokenizerLibrary === 'rust' ? 'huggingface' : 'rust'}`;
   ctx.log(`  again with ${setting}`);
   const other = await measureService(ctx, { TOKENIZER_LIBRARY: setting.split('=')[1]! });
-  const { itemsPerSecond, p99Ms, healthP99Ms, tokenizeShare, padding, errors } = other;
-  return { ...main, otherLibrary: { setting, itemsPerSecond, p99Ms, healthP99Ms, tokenizeShare, padding, errors } };
+  const { itemsPerSecond, p50Ms, p99Ms, healthP99Ms, tokenizeShare, padding, cores, errors } = other;
+  return { ...main, otherLibrary: { setting, itemsPerSecond, p50Ms, p99Ms, healthP99Ms, tokenizeShare, padding, cores, errors } };
 }
 
 async function measureService(ctx: BenchContext, env: Record<string, string>): Promise<ServiceResult> {
@@ -47,6 +50,7 @@ async function measureService(ctx: BenchContext, env: Record<string, string>): P
     let errors = 0;
     const runs = await repeat(opts.repeats, async () => {
       const before = await scrape(s.base);
+      const cpu = cpuMeter(s);
       let rss = 0;
       const r = await runLoad({
         base: s.base,
@@ -71,11 +75,14 @@ async function measureService(ctx: BenchContext, env: Record<string, string>): P
         loopP99Ms: after.get('reward_nodejs_eventloop_lag_p99_seconds') * 1000 - 10,
         tokenizeShare: d.total('reward_tokenization_duration_seconds_sum') / d.total('reward_http_request_duration_seconds_sum', 'route="/score"'),
         rssSaturatedBytes: rss,
+        ...cpu(d),
       };
       ctx.log(`  S ${run.itemsPerSecond.toFixed(1)} items/s, p99 ${run.p99Ms.toFixed(0)} ms, padding ${run.padding.toFixed(3)}, /health/live p99 ${run.healthP99Ms.toFixed(1)} ms`);
       return run;
     });
     const keys = ['itemsPerSecond', 'p50Ms', 'p99Ms', 'padding', 'healthP50Ms', 'healthP99Ms', 'loopP99Ms', 'tokenizeShare', 'rssSaturatedBytes'] as const;
-    return { clients: opts.clients, batch: opts.batch, seconds: opts.seconds, ...spreadOf(runs, keys), rssIdleBytes, errors };
+    const cores = spreadOf(runs, CORE_KEYS);
+    return { clients: opts.clients, batch: opts.batch, seconds: opts.seconds, ...spreadOf(runs, keys), cores, rssIdleBytes, errors };
   });
 }
+

@@ -129,6 +129,9 @@ export async function createRuntime(
       throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
     }
     const batcher = new Batcher(backend, config, metrics);
+    metrics.addBusySource('tokenize', () => tokenizers.busyMs());
+    const measured = backend;
+    if (measured.busyMs) metrics.addBusySource('infer', () => measured.busyMs!());
     const scorer = new Scorer(folder.reward.maxLength, tokenizers, batcher, metrics);
     const ready = backend;
     return {

@@ -50,6 +50,8 @@ export interface Backend {
   readonly concurrency: number;
   /** False while the backend cannot run at full strength (a dead worker being replaced); absent = always true. */
   readonly healthy?: boolean;
+  /** Busy milliseconds of its threads so far, for reward_thread_busy_seconds_total; absent = not measured. */
+  busyMs?(): number;
   /** Pads `batch` to its longest item and runs it. Rejects if inference fails. */
   run(batch: TokenBatch): Promise<BatchOutput>;
   close(): Promise<void>;

@@ -74,6 +74,10 @@ export class OrtBackend implements Backend {
     return this.pool.call(batch, packedBuffers(batch));
   }
 
+  busyMs(): number {
+    return this.pool.busyMs();
+  }
+
   close(): Promise<void> {
     return this.pool.terminate();
   }

@@ -64,6 +64,11 @@ export class TokenizerPool {
     return this.pool.healthy;
   }
 
+  /** Busy milliseconds of the tokenizer threads (see WorkerPool.busyMs). */
+  busyMs(): number {
+    return this.pool.busyMs();
+  }
+
   async ready(): Promise<TokenizeInfo> {
     const infos = await this.pool.ready();
     return infos[0]!;

@@ -59,6 +59,11 @@ export class WorkerClient<Info, Req, Res> {
   }
 
   /** Calls in flight on this worker. */
+  /** Milliseconds the thread's event loop has been busy since it started (event-loop utilization). */
+  busyMs(): number {
+    return this.worker.performance.eventLoopUtilization().active;
+  }
+
   get inFlight(): number {
     return this.pending.size;
   }

@@ -52,6 +52,11 @@ export class WorkerPool<Info, Req, Res> {
     return this.slots;
   }
 
+  /** Busy milliseconds of the workers in the slots now (a replaced worker's time drops out). */
+  busyMs(): number {
+    return this.slots.reduce((sum, w) => sum + w.busyMs(), 0);
+  }
+
   /** Init info of every first worker, in order; rejects if any fails to start. */
   async ready(): Promise<Info[]> {
     // Reject only once every worker has settled: terminating a worker still inside ORT's native
