@@ -150,7 +150,17 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
     out.push("### 8. ONNX Runtime settings (raw rate L', in process)", '');
     out.push(table(['setting', 'workers × threads', 'graph optimization', 'model', "L' items/s"], o.rows.map((x) => [x.what, `${x.workers} × ${x.intraOpThreads}`, x.graphOptimization, x.model, s(x.itemsPerSecond)])), '');
     out.push(`Accuracy on \`${o.data}\` (${o.accuracy[0]?.pairs ?? 0} pairs, ${o.skippedPairs} left out for a response over max_length; strict r(chosen) > r(rejected)):`, '');
-    out.push(table(['model', 'accuracy', 'max \\|Δ reward\\| vs fp32', 'same preference as fp32'], o.accuracy.map((a) => [a.model, n(a.accuracy, 4), a.maxAbsDelta.toExponential(2), n(a.agreement, 4)])), '');
+    out.push(
+      table(
+        ['model', 'accuracy', 'max \\|Δ reward\\| vs fp32', 'same preference as fp32', 'max \\|r in its batch − r alone\\| (first 64 items)'],
+        o.accuracy.map((a) => [a.model, n(a.accuracy, 4), a.maxAbsDelta.toExponential(2), n(a.agreement, 4), a.batchDependence === undefined ? 'n/a' : a.batchDependence.toExponential(2)]),
+      ),
+      '',
+    );
+    const fp32Dependence = o.accuracy.find((a) => a.model === 'fp32')?.batchDependence ?? 0;
+    if (o.accuracy.some((a) => a.model !== 'fp32' && (a.batchDependence ?? 0) > 100 * fp32Dependence + 1e-6)) {
+      out.push('Dynamic int8 quantizes activations with one scale per batch tensor, so an item\'s int8 reward moves with its batch mates; fp32 rewards do not (the service\'s batch-invariance test). The service therefore keeps fp32 as the default model despite int8\'s speed.', '');
+    }
     out.push('int8: `bench/quantize/quantize-dynamic.py` (MatMul weights int8, activations by DynamicQuantizeLinear; ORT fuses them into DynamicQuantizeMatMul), made afresh each run in a temp folder.', '');
     if (o.int8Skipped) out.push(`int8 not measured: ${o.int8Skipped}`, '');
   } else out.push(notRun('### 8. ORT settings'));

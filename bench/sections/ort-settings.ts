@@ -36,7 +36,15 @@ export interface AccuracyRow {
   maxAbsDelta: number;
   /** Share of pairs whose preferred side is the same as with fp32. */
   agreement: number;
+  /**
+   * Largest |reward in its service batch − reward alone| over the first items: how much an
+   * item's reward depends on its batch mates (dynamic int8 quantizes activations per batch).
+   */
+  batchDependence?: number;
 }
+
+/** Items checked alone for AccuracyRow.batchDependence. */
+const ALONE = 64;
 
 export interface OrtResult {
   rows: OrtRow[];
@@ -161,7 +169,15 @@ export async function ortSettingsSection(ctx: BenchContext): Promise<OrtResult> 
     const accuracy: AccuracyRow[] = [];
     let fp32: number[] = [];
     for (const { model, file } of [{ model: 'fp32', file: folder.modelPath }, ...int8]) {
-      const r = await withBackend(serviceBackend(ctx, { modelPath: file }), (b) => rewards(b, pairRows, head, config.maxBatchSize, config.maxBatchTokens));
+      let batchDependence = 0;
+      const r = await withBackend(serviceBackend(ctx, { modelPath: file }), async (b) => {
+        const batched = await rewards(b, pairRows, head, config.maxBatchSize, config.maxBatchTokens);
+        for (const [i, row] of pairRows.slice(0, ALONE).entries()) {
+          const alone = await b.run(packRows([row]));
+          batchDependence = Math.max(batchDependence, Math.abs(alone.logits[head]! - batched[i]!));
+        }
+        return batched;
+      });
       if (model === 'fp32') fp32 = r;
       let correct = 0;
       let agree = 0;
@@ -170,8 +186,8 @@ export async function ortSettingsSection(ctx: BenchContext): Promise<OrtResult> 
         if (r[i]! > r[i + 1]! === fp32[i]! > fp32[i + 1]!) agree++;
       }
       const pairs = r.length / 2;
-      const row = { model, pairs, accuracy: correct / pairs, maxAbsDelta: Math.max(...r.map((x, i) => Math.abs(x - fp32[i]!))), agreement: agree / pairs };
-      ctx.log(`  ${model}: accuracy ${row.accuracy.toFixed(4)} on ${pairs} pairs, max |Δr| ${row.maxAbsDelta.toExponential(2)}, agreement ${row.agreement.toFixed(4)}`);
+      const row = { model, pairs, accuracy: correct / pairs, maxAbsDelta: Math.max(...r.map((x, i) => Math.abs(x - fp32[i]!))), agreement: agree / pairs, batchDependence };
+      ctx.log(`  ${model}: accuracy ${row.accuracy.toFixed(4)} on ${pairs} pairs, max |Δr| ${row.maxAbsDelta.toExponential(2)}, agreement ${row.agreement.toFixed(4)}, batch dependence ${batchDependence.toExponential(2)}`);
       accuracy.push(row);
     }
     return { rows, data: path.relative(projectRoot(), opts.data), skippedPairs, accuracy, ...(int8Skipped && { int8Skipped }) };
