@@ -8,10 +8,11 @@ interface TokenizerSpec {
 
 /**
  * Whether the parts of a text cut at lastCut positions tokenize, one after another, to exactly
- * the tokens of the whole text, so a long text's tail can be tokenized alone. True for GPT-2-style byte-level BPE: with no normalizer, the pre-tokenizer's regex
- * never puts a space after a non-space character in one piece, so a cut before " x" ends a piece
- * in both texts, and BPE merges only within pieces. Special tokens must hold no whitespace and
- * strip none, or the cut could land inside or next to one.
+ * the tokens of the whole text, so a long text's tail can be tokenized alone. True for GPT-2-style
+ * byte-level BPE: with no normalizer, the pre-tokenizer's regex never puts a space after a
+ * non-space character in one piece, so a cut before " x" ends a piece in both texts, and BPE
+ * merges only within pieces. Special tokens must hold no whitespace and strip none, or the cut
+ * could land inside or next to one.
  */
 export function tailCutSafe(tokenizerJson: object): boolean {
   const t = tokenizerJson as TokenizerSpec;

@@ -58,12 +58,12 @@ export class WorkerClient<Info, Req, Res> {
     this.ready.catch(() => {}); // observed by whoever awaits it; avoid an unhandled rejection
   }
 
-  /** Calls in flight on this worker. */
   /** Milliseconds the thread's event loop has been busy since it started (event-loop utilization). */
   busyMs(): number {
     return this.worker.performance.eventLoopUtilization().active;
   }
 
+  /** Calls in flight on this worker. */
   get inFlight(): number {
     return this.pending.size;
   }

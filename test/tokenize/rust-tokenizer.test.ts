@@ -66,7 +66,10 @@ test('over HTTP, TOKENIZER_LIBRARY=rust serves the same rewards, truncation flag
   const a = await post(rustApp.app, '/score', { items });
   const b = await post(cardApp.app, '/score', { items });
   assert.equal(a.status, 200);
-  assert.deepEqual(a.body.rewards, b.body.rewards);
+  // Same token ids; batch composition may differ with timing, which moves fp32 rewards by ~1e-7.
+  assert.equal(a.body.rewards.length, items.length);
+  a.body.rewards.forEach((r: number, i: number) => assert.ok(Math.abs(r - b.body.rewards[i]) < 1e-5, `item ${i}: ${r} vs ${b.body.rewards[i]}`));
+  assert.deepEqual(a.body.usage, b.body.usage);
   assert.deepEqual(a.body.truncated, b.body.truncated);
   assert.ok(b.body.truncated.includes(true));
   const tooLong = { items: [{ prompt: 'q', response: 'word '.repeat(400) }] };
