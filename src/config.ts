@@ -49,7 +49,7 @@ const SETTINGS = {
     help: 'ONNX Runtime graph optimization level (npm run bench compares them)',
   },
   TOKENIZER_WORKERS: { schema: int(1, 64), default: '1', help: 'tokenization worker threads' },
-  // The card's library stays the default; 'rust' gave ×1.42 S on 2 cores (1,411 vs 995 items/s,
+  // The card's library stays the default; 'rust' gave ×1.37 S on 2 cores (1,339 vs 979 items/s,
   // bench/RESULTS.md section 2), so the CPU overlay in k8s/ sets it.
   TOKENIZER_LIBRARY: {
     schema: z.enum(['huggingface', 'rust']),
