@@ -5,6 +5,7 @@ import { KNOWN_INPUTS, type Backend, type BackendInfo } from '../infer/backend.j
 import { OrtBackend, type OrtBackendOptions } from '../infer/ort-backend.js';
 import type { Metrics } from '../metrics.js';
 import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
+import { weightVector } from '../postprocess/postprocess.js';
 import { TokenizerPool } from '../tokenize/tokenizer-pool.js';
 import { Scorer } from './scorer.js';
 
@@ -18,6 +19,8 @@ export interface ModelRuntime {
   readonly numLabels: number;
   /** Index of the output column that is the reward (when there are no head weights). */
   readonly head: number;
+  /** Name of each output column: id2label, else logit_<i>. */
+  readonly headNames: readonly string[];
   /** reward.json head_weights per head index, or null: the reward is then the `head` column. */
   readonly weights: number[] | null;
   /** Whether the tokenizer encodes text pairs (`"format": "pair"`). */
@@ -67,15 +70,14 @@ function resolveHead(folder: ModelFolder, numLabels: number): number {
   return index;
 }
 
-function resolveWeights(folder: ModelFolder, numLabels: number): number[] | null {
+function resolveWeights(folder: ModelFolder, names: readonly string[]): number[] | null {
   const w = folder.reward.headWeights;
   if (!w) return null;
-  const names = Array.from({ length: numLabels }, (_, i) => folder.labels[i] ?? `logit_${i}`);
-  const unknown = Object.keys(w).filter((k) => !names.includes(k));
+  const { vector, unknown } = weightVector(names, w);
   if (unknown.length > 0) {
     throw new ModelLoadError(path.join(folder.dir, 'reward.json'), `head_weights name ${unknown.map((k) => JSON.stringify(k)).join(', ')}, not among the heads ${names.join(', ')}`);
   }
-  return names.map((n) => w[n] ?? 0);
+  return vector;
 }
 
 /**
@@ -124,7 +126,8 @@ export async function createRuntime(
       1,
     );
     const head = resolveHead(folder, numLabels);
-    const weights = resolveWeights(folder, numLabels);
+    const headNames = Array.from({ length: numLabels }, (_, i) => folder.labels[i] ?? `logit_${i}`);
+    const weights = resolveWeights(folder, headNames);
     if (folder.reward.inputFormat === 'pair' && !tokInfo.pairs) {
       throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
     }
@@ -139,6 +142,7 @@ export async function createRuntime(
       backend: ready,
       numLabels,
       head,
+      headNames,
       weights,
       pairs: tokInfo.pairs,
       scorer,

@@ -1,6 +1,6 @@
 import { ServiceError } from '../errors.js';
 import { needsChat, type InputFormat, type ScoreItem } from '../format/format.js';
-import { normalize, rewardsFrom, weightedRewards } from '../postprocess/postprocess.js';
+import { normalize, rewardsFrom, weightedRewards, weightVector } from '../postprocess/postprocess.js';
 import type { TruncationMode } from '../tokenize/token-encoder.js';
 import type { ModelRuntime } from './runtime.js';
 import type { StageTimings } from './scorer.js';
@@ -50,18 +50,12 @@ export interface ScoringTarget {
   score(items: ScoreItem[], opts: TargetOptions): Promise<Scored>;
 }
 
-/** Name of each output head: id2label, else logit_<i>. */
-export function headNames(rt: ModelRuntime): string[] {
-  return Array.from({ length: rt.numLabels }, (_, i) => rt.folder.labels[i] ?? `logit_${i}`);
-}
-
 /** Weight per head from names; a name the model lacks is an error (`where` says whose). */
 export function headWeightVector(rt: ModelRuntime, weights: Readonly<Record<string, number>>, where: string): number[] {
-  const names = headNames(rt);
-  for (const k of Object.keys(weights)) {
-    if (!names.includes(k)) throw new ServiceError('invalid_request', `${where}: "${k}" is not a head of model ${rt.folder.name} (heads: ${names.join(', ')})`);
-  }
-  return names.map((n) => weights[n] ?? 0);
+  const { vector, unknown } = weightVector(rt.headNames, weights);
+  const k = unknown[0];
+  if (k !== undefined) throw new ServiceError('invalid_request', `${where}: "${k}" is not a head of model ${rt.folder.name} (heads: ${rt.headNames.join(', ')})`);
+  return vector;
 }
 
 /** One served model: its pipeline plus the reward postprocessing (heads, weights, normalization). */
@@ -96,8 +90,7 @@ export class ModelTarget implements ScoringTarget {
       timings: r.timings,
     };
     if (r.numLabels > 1) {
-      const names = headNames(rt);
-      out.heads = Object.fromEntries(names.map((n, k) => [n, rewardsFrom(r.logits, r.numLabels, k)]));
+      out.heads = Object.fromEntries(rt.headNames.map((n, k) => [n, rewardsFrom(r.logits, r.numLabels, k)]));
     }
     return out;
   }

@@ -13,6 +13,11 @@ export function rewardsFrom(logits: Float32Array, numLabels: number, head: numbe
   return out;
 }
 
+/** Weights by head name as one weight per head (0 where unnamed), and the names that are no head. */
+export function weightVector(heads: readonly string[], weights: Readonly<Record<string, number>>): { vector: number[]; unknown: string[] } {
+  return { vector: heads.map((n) => weights[n] ?? 0), unknown: Object.keys(weights).filter((k) => !heads.includes(k)) };
+}
+
 /** Σ_k w_k · logit_k per item; `weights` has one entry per head. */
 export function weightedRewards(logits: Float32Array, numLabels: number, weights: readonly number[]): number[] {
   const n = logits.length / numLabels;

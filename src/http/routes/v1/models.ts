@@ -20,7 +20,7 @@ export async function modelsRoute(app: FastifyInstance, opts: { lifecycle: Lifec
 }
 
 function describe(rt: ModelRuntime, c: Config) {
-  const { folder, backend, numLabels, head } = rt;
+  const { folder, backend, head } = rt;
   return {
     id: folder.name,
     object: 'model',
@@ -29,7 +29,7 @@ function describe(rt: ModelRuntime, c: Config) {
     template: folder.reward.template,
     chat_template: folder.chatTemplate !== null,
     pairs: rt.pairs,
-    outputs: Array.from({ length: numLabels }, (_, i) => ({ index: i, name: folder.labels[i] ?? `logit_${i}` })),
+    outputs: rt.headNames.map((name, index) => ({ index, name })),
     reward_head: head,
     head_weights: folder.reward.headWeights,
     temperature: folder.reward.temperature,
