@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { splitList, type Config } from './config.js';
 import type { Lifecycle } from './core/lifecycle.js';
 import { auth, loadApiKeys } from './http/plugins/auth.js';
 import { drain } from './http/plugins/drain.js';
@@ -30,8 +30,6 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-const list = (csv: string) => csv.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-
 /** Builds the HTTP app: plugins for cross-cutting concerns, then one plugin per route file. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, lifecycle } = opts;
@@ -58,7 +56,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(observability, { metrics: lifecycle.metrics });
   await app.register(drain, { lifecycle });
   await app.register(securityHeaders);
-  const origins = list(config.corsOrigins);
+  const origins = splitList(config.corsOrigins);
   if (origins.length > 0) {
     await app.register(cors, {
       origin: origins,

@@ -4,11 +4,12 @@ import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-// Empty, or comma-separated entries (spaces around them ignored).
+/** The entries of a comma-separated setting, spaces around them ignored; empty gives []. */
+export const splitList = (csv: string): string[] => csv.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
 const list = (entry: RegExp, what: string) =>
   z
     .string()
-    .transform((v) => v.split(',').map((e) => e.trim()).filter((e) => e.length > 0))
+    .transform(splitList)
     .refine((es) => es.every((e) => entry.test(e)), what);
 
 /**

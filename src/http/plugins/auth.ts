@@ -2,8 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Config } from '../../config.js';
-import { ConfigError } from '../../config.js';
+import { ConfigError, splitList, type Config } from '../../config.js';
 import { ServiceError } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 
@@ -13,15 +12,17 @@ import type { Metrics } from '../../metrics.js';
  * @throws ConfigError if API_KEYS_FILE cannot be read.
  */
 export function loadApiKeys(config: Pick<Config, 'apiKeys' | 'apiKeysFile'>): string[] {
-  const keys = config.apiKeys.split(',');
+  const keys = splitList(config.apiKeys);
   if (config.apiKeysFile) {
+    let lines: string[];
     try {
-      keys.push(...fs.readFileSync(config.apiKeysFile, 'utf8').split(/\r?\n/).filter((l) => !l.trimStart().startsWith('#')));
+      lines = fs.readFileSync(config.apiKeysFile, 'utf8').split(/\r?\n/);
     } catch (err) {
       throw new ConfigError(`cannot read API_KEYS_FILE ${config.apiKeysFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
+    keys.push(...lines.map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#')));
   }
-  return keys.map((k) => k.trim()).filter((k) => k.length > 0);
+  return keys;
 }
 
 // Equal-length digests: timingSafeEqual needs equal lengths, and the time then says nothing
