@@ -1,26 +1,19 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import zlib from 'node:zlib';
+import { HH_DEV, loadPreferencePairs, splitDialogue } from '../../bench/hh-data.js';
 import type { ScoreItem } from '../../src/format/format.js';
-import { filler, ROOT } from './app.js';
+import { filler } from './app.js';
 
 /**
  * Every committed HH dev dialogue as a `{text}` item and, where HH-shaped, as a prompt/response
- * item. The texts are offensive: a test may name an item's index, never print its text.
+ * item (bench/hh-data.ts reads and splits them). The texts are offensive: a test may name an
+ * item's index, never print its text.
  */
 export function hhItems(): ScoreItem[] {
-  const file = path.join(ROOT, 'models', 'data', 'harmless-base-dev.jsonl.gz');
-  const lines = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').split('\n').filter(Boolean);
-  const out: ScoreItem[] = [];
-  for (const line of lines) {
-    const pair = JSON.parse(line) as { chosen: string; rejected: string };
-    for (const text of [pair.chosen, pair.rejected]) {
-      out.push({ text });
-      const cut = text.lastIndexOf('\n\nAssistant: ');
-      if (text.startsWith('\n\nHuman: ') && cut > 0) out.push({ prompt: text.slice(9, cut), response: text.slice(cut + 13) });
-    }
-  }
-  return out;
+  return loadPreferencePairs(HH_DEV)
+    .flatMap((p) => [p.chosen, p.rejected])
+    .flatMap((item) => {
+      const split = 'text' in item ? splitDialogue(item.text) : null;
+      return split ? [item, split] : [item];
+    });
 }
 
 /** Long texts that stress tokenization edge cases: dense, unspaced, special tokens, non-ASCII, whitespace runs. */
