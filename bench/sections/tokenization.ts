@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Formatter } from '../../src/format/format.js';
 import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
-import { TokenizerPool } from '../../src/tokenize/tokenizer-pool.js';
+import { TokenizerPool, tokenizeWorkerData } from '../../src/tokenize/tokenizer-pool.js';
 import type { BenchContext } from '../lib/context.js';
 import { repeat, spread, sum, type Spread } from '../lib/stats.js';
 
@@ -83,16 +83,7 @@ export async function tokenizationSection(ctx: BenchContext): Promise<Tokenizati
   const setups: { workers: number; library: Library }[] = [...new Set([ctx.config.tokenizerWorkers, 2])].map((workers) => ({ workers, library: 'huggingface' }));
   setups.push({ workers: 1, library: 'rust' });
   for (const { workers, library } of setups) {
-    const p = new TokenizerPool(workers, {
-      library,
-      tokenizerJson: folder.tokenizerJson,
-      tokenizerConfig: folder.tokenizerConfig,
-      maxLength: folder.reward.maxLength,
-      padToken: null,
-      template: folder.reward.template,
-      chatTemplate: folder.chatTemplate,
-      specialTokens: { ...folder.specialTokens },
-    });
+    const p = new TokenizerPool(workers, tokenizeWorkerData(folder, library));
     try {
       await p.ready();
       const itemChunks: (typeof items)[] = [];

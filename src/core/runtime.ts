@@ -6,7 +6,7 @@ import { OrtBackend, type OrtBackendOptions } from '../infer/ort-backend.js';
 import type { Metrics } from '../metrics.js';
 import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
 import { weightVector } from '../postprocess/postprocess.js';
-import { TokenizerPool } from '../tokenize/tokenizer-pool.js';
+import { TokenizerPool, tokenizeWorkerData } from '../tokenize/tokenizer-pool.js';
 import { Scorer } from './scorer.js';
 
 /** Makes the backend; tests pass one that fails on purpose. */
@@ -33,13 +33,6 @@ export interface ModelRuntime {
   /** Runs one batch end to end, so the first real request does not pay for lazy init. */
   warmup(): Promise<void>;
   close(): Promise<void>;
-}
-
-function padToken(config: Record<string, unknown>): string | null {
-  const p = config.pad_token;
-  if (typeof p === 'string') return p;
-  if (p && typeof p === 'object' && 'content' in p && typeof p.content === 'string') return p.content;
-  return null;
 }
 
 /** Checks the session's declared I/O against what we can feed and read; returns num_labels. */
@@ -91,16 +84,9 @@ export async function createRuntime(
   dir: string = config.modelDir,
 ): Promise<ModelRuntime> {
   const folder = readModelFolder(dir);
-  const tokenizers = new TokenizerPool(config.tokenizerWorkers, {
-    tokenizerJson: folder.tokenizerJson,
-    tokenizerConfig: folder.tokenizerConfig,
-    maxLength: folder.reward.maxLength,
-    padToken: padToken(folder.tokenizerConfig),
-    template: folder.reward.template,
-    chatTemplate: folder.chatTemplate,
-    specialTokens: { ...folder.specialTokens },
-    library: config.tokenizerLibrary,
-  }, () => metrics.workerRestarts.inc({ pool: 'tokenize' }));
+  const tokenizers = new TokenizerPool(config.tokenizerWorkers, tokenizeWorkerData(folder, config.tokenizerLibrary), () =>
+    metrics.workerRestarts.inc({ pool: 'tokenize' }),
+  );
   let backend: Backend | undefined;
   try {
     const tokInfo = await tokenizers.ready().catch((err: Error) => {

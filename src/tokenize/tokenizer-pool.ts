@@ -1,4 +1,5 @@
 import type { InputFormat, ScoreItem } from '../format/format.js';
+import type { ModelFolder } from '../model/model-folder.js';
 import type { PackedRows } from '../util/pack-rows.js';
 import { WorkerClient } from '../workers/worker-client.js';
 import { WorkerPool } from '../workers/worker-pool.js';
@@ -19,6 +20,20 @@ export interface TokenizeWorkerData {
   specialTokens: Record<string, string>;
   /** TOKENIZER_LIBRARY: who tokenizes (TokenEncoder's truncation is the same for both). */
   library: 'huggingface' | 'rust';
+}
+
+/** What the tokenizer workers of a model folder start with. */
+export function tokenizeWorkerData(folder: ModelFolder, library: TokenizeWorkerData['library']): TokenizeWorkerData {
+  return {
+    tokenizerJson: folder.tokenizerJson,
+    tokenizerConfig: folder.tokenizerConfig,
+    maxLength: folder.reward.maxLength,
+    padToken: folder.specialTokens.pad_token ?? null,
+    template: folder.reward.template,
+    chatTemplate: folder.chatTemplate,
+    specialTokens: { ...folder.specialTokens },
+    library,
+  };
 }
 
 /** What a tokenizer worker reports once loaded. */
