@@ -79,7 +79,7 @@ const opts: BenchOptions = {
 };
 const t0 = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
-const corpus = loadCorpus(config.modelDir, loadHhItems());
+const corpus = loadCorpus(config.modelDir, loadHhItems(), config);
 const ctx: BenchContext = { opts, config, corpus, log };
 const ort = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
 const results: BenchResults = {

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
 import { loadHhItems, type HhItem } from './hh-data.js';
 import { loadCorpus } from './lib/limit.js';
 import { runLoad, scoreBodies, warmUp } from './lib/load.js';
@@ -70,7 +71,7 @@ const GPU_ENV = {
   MAX_ITEMS_PER_REQUEST: '1024',
 };
 
-const all = loadCorpus(MODEL_DIR, loadHhItems()).items; // a response over max_length alone gets 422
+const all = loadCorpus(MODEL_DIR, loadHhItems(), loadConfig({})).items; // a response over max_length alone gets 422
 const parityItems = all.slice(0, Number(a['parity-items']));
 const bodies = scoreBodies(all, BATCH);
 const gpu = await startServer({ ...GPU_ENV, MODEL_DIR });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Formatter } from '../src/format/format.js';
 import { loadConfig } from '../src/config.js';
+import { backendOptions } from '../src/core/runtime.js';
 import { TokenEncoder } from '../src/tokenize/token-encoder.js';
 import { loadHhItems } from './hh-data.js';
 import { fixedBatches, limitedBatches, loadCorpus, measureRate, withBackend } from './lib/limit.js';
@@ -30,19 +31,13 @@ const BATCH = Number(args.batch);
 
 const config = loadConfig(process.env);
 const items = loadHhItems();
-const corpus = loadCorpus(config.modelDir, items);
+const corpus = loadCorpus(config.modelDir, items, config);
 const folder = corpus.folder;
 
 // L: the worker setup and limits the server will use, batches of BATCH sorted by length; L': cut
 // at the service's own limits (size and size × longest), the rate the batcher can at best reach.
 const [fixedRate, limitedRate] = await withBackend(
-  {
-    modelPath: folder.modelPath,
-    workers: config.inferWorkers,
-    intraOpThreads: config.intraOpThreads,
-    graphOptimization: config.graphOptimization,
-    padTokenId: folder.padTokenId ?? 1,
-  },
+  backendOptions(config, folder),
   async (b) => [await measureRate(b, fixedBatches(corpus.rows, BATCH)), await measureRate(b, limitedBatches(corpus.rows, config.maxBatchSize, config.maxBatchTokens))],
 );
 

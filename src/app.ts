@@ -17,6 +17,7 @@ import { metricsRoute } from './http/routes/metrics.js';
 import { openapiRoute } from './http/routes/openapi.js';
 import { rankRoute } from './http/routes/rank.js';
 import { scoreRoute } from './http/routes/score.js';
+import { tokenizeRoute } from './http/routes/tokenize.js';
 import { modelsRoute } from './http/routes/v1/models.js';
 import { requestSchemas } from './http/schemas.js';
 
@@ -77,5 +78,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(compareRoute, { lifecycle, schemas });
   await app.register(rankRoute, { lifecycle, schemas });
   await app.register(getRewardRoute, { lifecycle, schemas });
+  await app.register(tokenizeRoute, { lifecycle, schemas });
   return app;
 }

@@ -59,6 +59,9 @@ const SETTINGS = {
   },
   MAX_BODY_BYTES: { schema: int(1024, 1_073_741_824), default: String(16 * 1024 * 1024), help: 'request body limit (413 above)' },
   MAX_ITEMS_PER_REQUEST: { schema: int(1, 100_000), default: '1024', help: 'items or pairs per request (422 above)' },
+  // Decoder reward models declare 32k–128k positions; an item that long costs gigabytes of
+  // attention memory, so a model's own limit is capped here (its items are truncated beyond).
+  MAX_LENGTH_CAP: { schema: int(8, 1_048_576), default: '8192', help: "cap on a model's max_length in tokens, whatever its files allow" },
   MAX_CHARS_PER_TEXT: { schema: int(1, 10_000_000), default: '65536', help: 'characters per prompt/response/text (422 above)' },
   SHUTDOWN_GRACE_MS: { schema: int(0, 3_600_000), default: '30000', help: 'time to finish accepted work after SIGTERM' },
   WARMUP: { schema: bool, default: 'true', help: 'run one warm-up batch before reporting ready' },
@@ -117,6 +120,7 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly maxItemsPerRequest: number;
   readonly maxCharsPerText: number;
+  readonly maxLengthCap: number;
   readonly shutdownGraceMs: number;
   readonly warmup: boolean;
   readonly maxTimeoutMs: number;

@@ -77,6 +77,10 @@ async function main(): Promise<void> {
         provider: executionProvider,
         ...(gpu && { gpu: gpu.name, gpu_memory_mib: gpu.memoryTotalMiB, gpu_memory_used_mib: gpu.memoryUsedMiB, driver: gpu.driver }),
         max_length: rt.folder.reward.maxLength,
+        input_format: rt.folder.reward.inputFormat,
+        pad_token_id: rt.folder.padTokenId,
+        output_type: rt.outputType,
+        sources: rt.folder.sources,
       },
       'model ready',
     );

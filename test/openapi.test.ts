@@ -41,6 +41,7 @@ for (const [route, name, key] of [
   ['/compare', 'CompareRequest', 'compare'],
   ['/rank', 'RankRequest', 'rank'],
   ['/get_reward', 'GetRewardRequest', 'getReward'],
+  ['/tokenize', 'TokenizeRequest', 'tokenize'],
 ] as const) {
   test(`openapi.yaml ${name} and the zod schema of ${route} agree on fields and required fields`, () => {
     const zodJson = z.toJSONSchema(schemas[key], { io: 'input' }) as Json;

@@ -1,4 +1,5 @@
 import type { Config } from '../../src/config.js';
+import { backendOptions } from '../../src/core/runtime.js';
 import type { OrtBackendOptions } from '../../src/infer/ort-backend.js';
 import type { Corpus } from './limit.js';
 
@@ -33,12 +34,5 @@ export interface BenchContext {
 
 /** ORT backend options as the service builds them from its config. */
 export function serviceBackend(ctx: BenchContext, over: Partial<OrtBackendOptions> = {}): OrtBackendOptions {
-  return {
-    modelPath: ctx.corpus.folder.modelPath,
-    workers: ctx.config.inferWorkers,
-    intraOpThreads: ctx.config.intraOpThreads,
-    graphOptimization: ctx.config.graphOptimization,
-    padTokenId: ctx.corpus.folder.padTokenId ?? 1,
-    ...over,
-  };
+  return { ...backendOptions(ctx.config, ctx.corpus.folder), ...over };
 }

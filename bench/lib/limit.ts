@@ -2,7 +2,7 @@
 import { Formatter } from '../../src/format/format.js';
 import type { Backend } from '../../src/infer/backend.js';
 import { OrtBackend, type OrtBackendOptions } from '../../src/infer/ort-backend.js';
-import { readModelFolder, type ModelFolder } from '../../src/model/model-folder.js';
+import { readModelFolder, type FolderLimits, type ModelFolder } from '../../src/model/model-folder.js';
 import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
 import { packRows } from '../../src/util/pack-rows.js';
 import type { HhItem } from '../hh-data.js';
@@ -19,8 +19,8 @@ export interface Corpus {
   tokenizeSeconds: number;
 }
 
-export function loadCorpus(modelDir: string, all: readonly HhItem[]): Corpus {
-  const folder = readModelFolder(modelDir);
+export function loadCorpus(modelDir: string, all: readonly HhItem[], limits: FolderLimits): Corpus {
+  const folder = readModelFolder(modelDir, limits);
   const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
   const fmt = new Formatter(folder.reward.template);
   const items: HhItem[] = [];

@@ -1,5 +1,7 @@
+import { ServiceError } from '../errors.js';
 import type { ScoreItem } from '../format/format.js';
 import { ensembleStats } from '../postprocess/postprocess.js';
+import type { TokenizedItem } from './scorer.js';
 import type { ModelTarget, Scored, ScoringTarget, TargetOptions } from './scoring-target.js';
 
 /**
@@ -19,6 +21,12 @@ export class Ensemble implements ScoringTarget {
   /** The first member's temperature. */
   get temperature(): number {
     return this.members[0]!.temperature;
+  }
+
+  /** Members may tokenize differently: ask one of them. */
+  tokenize(): Promise<TokenizedItem[]> {
+    const names = this.members.map((m) => m.name).join(', ');
+    return Promise.reject(new ServiceError('invalid_request', `model: ${this.name} is an ensemble; /tokenize takes one of its members (${names})`));
   }
 
   async score(items: ScoreItem[], opts: TargetOptions): Promise<Scored> {

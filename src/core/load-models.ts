@@ -5,8 +5,8 @@ import { ModelRegistry } from './model-registry.js';
 import { createRuntime, type BackendFactory, type ModelRuntime } from './runtime.js';
 
 /**
- * Loads every configured model folder (one after another: each load is CPU-bound), warms each
- * up if asked, and builds the registry with the configured ensembles. On failure, whatever was
+ * Loads every configured model folder (one after another: each load is CPU-bound), runs each
+ * one's padding self-check, warms each up if asked, and builds the registry with the configured ensembles. On failure, whatever was
  * loaded is closed again.
  * @throws ModelLoadError or Error naming the folder, file or ensemble at fault.
  */
@@ -16,6 +16,7 @@ export async function loadModels(config: Config, metrics: Metrics, makeBackend: 
     for (const dir of config.models) {
       const rt = await createRuntime(config, metrics, makeBackend, dir);
       loaded.push(rt);
+      await rt.selfCheck();
       if (config.warmup) await rt.warmup();
     }
     return new ModelRegistry(loaded, { ensembles: config.ensembles, ensembleK: config.ensembleK, defaultName: config.defaultModel });

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { Batcher } from '../batch/batcher.js';
 import type { Config } from '../config.js';
-import { KNOWN_INPUTS, type Backend, type BackendInfo } from '../infer/backend.js';
+import { KNOWN_INPUTS, READABLE_OUTPUT_TYPES, type Backend, type BackendInfo } from '../infer/backend.js';
 import { OrtBackend, type OrtBackendOptions } from '../infer/ort-backend.js';
 import type { Metrics } from '../metrics.js';
 import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
 import { weightVector } from '../postprocess/postprocess.js';
 import { TokenizerPool, tokenizeWorkerData } from '../tokenize/tokenizer-pool.js';
+import { checkPadding } from './padding-check.js';
 import { Scorer } from './scorer.js';
 
 /** Makes the backend; tests pass one that fails on purpose. */
@@ -17,6 +18,8 @@ export interface ModelRuntime {
   readonly folder: ModelFolder;
   readonly backend: Backend;
   readonly numLabels: number;
+  /** Element type of the graph's logits output (converted to float32 by the backend). */
+  readonly outputType: string;
   /** Index of the output column that is the reward (when there are no head weights). */
   readonly head: number;
   /** Name of each output column: id2label, else logit_<i>. */
@@ -30,13 +33,18 @@ export interface ModelRuntime {
   readonly metrics: Metrics;
   /** False while a worker of this model is being replaced after it died. */
   healthy(): boolean;
+  /**
+   * The padding self-check (see padding-check.ts): run at every load, WARMUP or not.
+   * @throws ModelLoadError when the graph reads padding.
+   */
+  selfCheck(): Promise<void>;
   /** Runs one batch end to end, so the first real request does not pay for lazy init. */
   warmup(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Checks the session's declared I/O against what we can feed and read; returns num_labels. */
-function checkModelIo(info: BackendInfo, folder: ModelFolder): number {
+/** Checks the session's declared I/O against what we can feed and read; returns num_labels and the logits type. */
+function checkModelIo(info: BackendInfo, folder: ModelFolder): { numLabels: number; outputType: string } {
   const file = folder.modelPath;
   const unknown = info.inputs.filter((i) => !(KNOWN_INPUTS as readonly string[]).includes(i.name));
   if (unknown.length > 0) {
@@ -49,9 +57,27 @@ function checkModelIo(info: BackendInfo, folder: ModelFolder): number {
   if (logits.shape.length !== 0 && logits.shape.length !== 2) {
     throw new ModelLoadError(file, `output logits has rank ${logits.shape.length} [${logits.shape.join(', ')}]; expected [batch, num_labels]`);
   }
+  const outputType = logits.type ?? 'unknown';
+  if (!(READABLE_OUTPUT_TYPES as readonly string[]).includes(outputType)) {
+    throw new ModelLoadError(file, `output logits is ${outputType}; the service reads ${READABLE_OUTPUT_TYPES.join(' or ')} logits (export with one of them, or end the graph with a Cast to float32)`);
+  }
   const labels = logits.shape[1];
-  if (typeof labels === 'number') return labels;
-  return Math.max(folder.labels.length, 1);
+  return { numLabels: typeof labels === 'number' ? labels : Math.max(folder.labels.length, 1), outputType };
+}
+
+/** ORT backend options for a model folder as the service builds them from its config (the bench uses it too). */
+export function backendOptions(config: Config, folder: ModelFolder, metrics?: Metrics): OrtBackendOptions {
+  return {
+    modelPath: folder.modelPath,
+    workers: config.inferWorkers,
+    intraOpThreads: config.intraOpThreads,
+    graphOptimization: config.graphOptimization,
+    padTokenId: folder.padTokenId,
+    executionProvider: config.executionProvider,
+    deviceId: config.deviceId,
+    allowCpuFallback: config.allowCpuFallback,
+    ...(metrics && { onWorkerRestart: () => metrics.workerRestarts.inc({ pool: 'infer' }) }),
+  };
 }
 
 function resolveHead(folder: ModelFolder, numLabels: number): number {
@@ -83,7 +109,7 @@ export async function createRuntime(
   makeBackend: BackendFactory = OrtBackend.create,
   dir: string = config.modelDir,
 ): Promise<ModelRuntime> {
-  const folder = readModelFolder(dir);
+  const folder = readModelFolder(dir, { maxLengthCap: config.maxLengthCap });
   const tokenizers = new TokenizerPool(config.tokenizerWorkers, tokenizeWorkerData(folder, config.tokenizerLibrary), () =>
     metrics.workerRestarts.inc({ pool: 'tokenize' }),
   );
@@ -92,20 +118,10 @@ export async function createRuntime(
     const tokInfo = await tokenizers.ready().catch((err: Error) => {
       throw new ModelLoadError(path.join(folder.dir, 'tokenizer.json'), `cannot load tokenizer (${err.message})`);
     });
-    backend = await makeBackend({
-      modelPath: folder.modelPath,
-      workers: config.inferWorkers,
-      intraOpThreads: config.intraOpThreads,
-      graphOptimization: config.graphOptimization,
-      padTokenId: folder.padTokenId ?? tokInfo.padTokenId ?? 0,
-      executionProvider: config.executionProvider,
-      deviceId: config.deviceId,
-      allowCpuFallback: config.allowCpuFallback,
-      onWorkerRestart: () => metrics.workerRestarts.inc({ pool: 'infer' }),
-    }).catch((err: Error) => {
+    backend = await makeBackend(backendOptions(config, folder, metrics)).catch((err: Error) => {
       throw err instanceof ModelLoadError ? err : new ModelLoadError(folder.modelPath, err.message);
     });
-    const numLabels = checkModelIo(backend.info, folder);
+    const { numLabels, outputType } = checkModelIo(backend.info, folder);
     const { executionProvider, requestedProvider, gpu } = backend.info;
     metrics.modelInfo.set(
       { model: folder.name, execution_provider: executionProvider, requested_provider: requestedProvider ?? executionProvider, device: gpu?.name ?? 'cpu' },
@@ -127,6 +143,7 @@ export async function createRuntime(
       folder,
       backend: ready,
       numLabels,
+      outputType,
       head,
       headNames,
       weights,
@@ -135,6 +152,7 @@ export async function createRuntime(
       batcher,
       metrics,
       healthy: () => ready.healthy !== false && tokenizers.healthy,
+      selfCheck: () => checkPadding(folder, tokenizers, ready),
       async warmup() {
         await scorer.score([{ prompt: 'Hello.', response: 'Hello! How can I help?' }], { truncation: 'auto', format: folder.reward.inputFormat });
       },

@@ -3,7 +3,7 @@ import { ServiceError } from '../errors.js';
 import type { InputFormat, ScoreItem } from '../format/format.js';
 import type { Metrics } from '../metrics.js';
 import type { TruncationMode } from '../tokenize/token-encoder.js';
-import type { TokenizeFailure, TokenizerPool } from '../tokenize/tokenizer-pool.js';
+import type { ExplainedItem, TokenizeFailure, TokenizerPool } from '../tokenize/tokenizer-pool.js';
 
 /** Where one request's time went, in ms (sent as TEI-style x-*-time headers). */
 export interface StageTimings {
@@ -21,6 +21,12 @@ export interface ScoreResult {
   /** Tokens the items occupy, special tokens included (padding excluded). */
   tokens: number;
   timings: StageTimings;
+}
+
+/** One item as the model would read it: rendered text, ids, token strings, truncation. */
+export interface TokenizedItem extends ExplainedItem {
+  ids: number[];
+  truncated: boolean;
 }
 
 /** Options of one scoring call. */
@@ -71,6 +77,25 @@ export class Scorer {
     } finally {
       ticket.release();
     }
+  }
+
+  /** What the items render and tokenize to, exactly as score() would feed them to the model. */
+  async explain(items: ScoreItem[], opts: Omit<ScoreOptions, 'signal'>): Promise<TokenizedItem[]> {
+    let tokenized;
+    try {
+      tokenized = await this.tokenizers.tokenize(items, opts.format, opts.truncation, true);
+    } catch (err) {
+      this.metrics.failures.inc({ reason: 'tokenization_failed' });
+      throw new ServiceError('internal_error', 'Tokenization failed', { cause: err });
+    }
+    if ('failure' in tokenized) throw this.refused(tokenized.failure);
+    const { ids, lengths, truncated, explained } = tokenized;
+    let at = 0;
+    return explained!.map((e, i) => {
+      const start = at;
+      at += lengths[i]!;
+      return { ...e, ids: Array.from(ids.subarray(start, at)), truncated: truncated[i] === 1 };
+    });
   }
 
   private refused(f: TokenizeFailure): ServiceError {

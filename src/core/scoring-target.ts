@@ -3,7 +3,7 @@ import { needsChat, type InputFormat, type ScoreItem } from '../format/format.js
 import { normalize, rewardsFrom, weightedRewards, weightVector } from '../postprocess/postprocess.js';
 import type { TruncationMode } from '../tokenize/token-encoder.js';
 import type { ModelRuntime } from './runtime.js';
-import type { StageTimings } from './scorer.js';
+import type { StageTimings, TokenizedItem } from './scorer.js';
 
 /** What a request may set for one scoring call. */
 export interface TargetOptions {
@@ -48,6 +48,8 @@ export interface ScoringTarget {
   /** T of σ((r_a − r_b)/T) and softmax(r/T). */
   readonly temperature: number;
   score(items: ScoreItem[], opts: TargetOptions): Promise<Scored>;
+  /** What each item renders and tokenizes to for this target's model (POST /tokenize). */
+  tokenize(items: ScoreItem[], opts: Pick<TargetOptions, 'truncation' | 'format'>): Promise<TokenizedItem[]>;
 }
 
 /** Weight per head from names; a name the model lacks is an error (`where` says whose). */
@@ -70,15 +72,26 @@ export class ModelTarget implements ScoringTarget {
     return this.runtime.folder.reward.temperature;
   }
 
-  async score(items: ScoreItem[], opts: TargetOptions): Promise<Scored> {
+  /** The input format for these items, refusing what the model cannot render before any work. */
+  private formatFor(items: ScoreItem[], requested: InputFormat | undefined): InputFormat {
     const rt = this.runtime;
-    const format = opts.format ?? rt.folder.reward.inputFormat;
+    const format = requested ?? rt.folder.reward.inputFormat;
     if (format === 'pair' && !rt.pairs) throw new ServiceError('invalid_request', `format: the tokenizer of model ${this.name} has no pair template`);
-    const weights = opts.weights ? headWeightVector(rt, opts.weights, 'weights') : rt.weights;
     if (rt.folder.chatTemplate === null) {
       const i = items.findIndex((it) => needsChat(it, format));
       if (i >= 0) throw new ServiceError('no_chat_template', `Item ${i}: model ${this.name} has no chat template (tokenizer_config.json chat_template); send {"prompt", "response"} or {"text"}`);
     }
+    return format;
+  }
+
+  tokenize(items: ScoreItem[], opts: Pick<TargetOptions, 'truncation' | 'format'>): Promise<TokenizedItem[]> {
+    return this.runtime.scorer.explain(items, { truncation: opts.truncation, format: this.formatFor(items, opts.format) });
+  }
+
+  async score(items: ScoreItem[], opts: TargetOptions): Promise<Scored> {
+    const rt = this.runtime;
+    const format = this.formatFor(items, opts.format);
+    const weights = opts.weights ? headWeightVector(rt, opts.weights, 'weights') : rt.weights;
     const r = await rt.scorer.score(items, { truncation: opts.truncation, format, signal: opts.signal });
     const raw = weights ? weightedRewards(r.logits, r.numLabels, weights) : rewardsFrom(r.logits, r.numLabels, rt.head);
     const out: Scored = {

@@ -25,7 +25,14 @@ export interface EvalTarget {
 export async function modelDirTarget(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<EvalTarget> {
   const config = loadConfig({ ...env, MODEL_DIR: dir }, []);
   const runtime = await createRuntime(config, createMetrics());
-  await runtime.warmup(); // as the server does before ready, so items/s measures steady state
+  // As the server does before ready: refuse a graph that reads padding, and measure steady state.
+  try {
+    await runtime.selfCheck();
+    await runtime.warmup();
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
   const target = new ModelTarget(runtime); // the reward /score returns: head, weights, format
   return {
     model: runtime.folder.name,

@@ -42,6 +42,8 @@ export function requestSchemas(limits: Limits) {
   });
   return {
     score: z.strictObject({ items: many(item), ...options }),
+    // What /score would feed the model, without scoring it.
+    tokenize: z.strictObject({ items: many(item), model: options.model, truncation: options.truncation, format: options.format }),
     compare: z.strictObject({ pairs: many(pair), ...options }),
     rank: z.union([z.strictObject({ prompt, responses: many(text), ...options }), z.strictObject({ messages, responses: many(text), ...options })], {
       error: 'must be {"prompt", "responses"} or {"messages", "responses"}',

@@ -15,7 +15,12 @@ export interface TensorInfo {
   name: string;
   /** Dimensions; a string is a symbolic (dynamic) axis. Empty when the model does not say. */
   shape: ReadonlyArray<number | string>;
+  /** Element type as ONNX Runtime names it (float32, float16, int64, …); absent when not a tensor. */
+  type?: string;
 }
+
+/** Element types of the `logits` output the service can read (converted to float32 in the worker). */
+export const READABLE_OUTPUT_TYPES = ['float32', 'float16'] as const;
 
 /** ONNX Runtime graph optimization level; 'all' unless measuring what it gains. */
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { serveWorker } from '../workers/serve-worker.js';
-import type { BackendInfo, BatchOutput, ExecutionProvider, GpuInfo, GraphOptimization, TensorInfo, TokenBatch } from './backend.js';
+import { READABLE_OUTPUT_TYPES, type BackendInfo, type BatchOutput, type ExecutionProvider, type GpuInfo, type GraphOptimization, type TensorInfo, type TokenBatch } from './backend.js';
 import { checkCuda, CudaUnavailableError } from './cuda-check.js';
+import { float16ToFloat32 } from './float16.js';
 
 /** What an ORT worker is started with. */
 export interface OrtWorkerData {
@@ -22,7 +23,17 @@ export interface OrtWorkerData {
 const data = workerData as OrtWorkerData;
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
-  return meta.map((m) => ({ name: m.name, shape: m.isTensor ? [...m.shape] : [] }));
+  return meta.map((m) => (m.isTensor ? { name: m.name, shape: [...m.shape], type: m.type } : { name: m.name, shape: [] }));
+}
+
+/**
+ * Logits as float32, copied out of ORT's buffer so they can be transferred. float16 comes back
+ * as raw bit patterns; reading those as numbers would give rewards in the tens of thousands.
+ */
+function toFloat32(t: ort.Tensor): Float32Array<ArrayBuffer> {
+  if (t.type === 'float32') return Float32Array.from(t.data as Float32Array);
+  if (t.type === 'float16') return float16ToFloat32(t.data as Uint16Array);
+  throw new Error(`output logits is ${t.type}; expected ${READABLE_OUTPUT_TYPES.join(' or ')}`);
 }
 
 /** Token type ids padded on the right with 0 (all 0 when the batch has none). */
@@ -113,7 +124,12 @@ await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
   } catch (err) {
     if (err instanceof CudaUnavailableError) throw err;
     // ORT's messages are long and multi-line; keep the first line for the startup error.
-    throw new Error(`cannot load ONNX model (${firstLine(err)})`);
+    const first = firstLine(err);
+    // 16 is ONNX's BFLOAT16: onnxruntime-node has no tensor type for it, so it refuses the graph.
+    if (/Unsupported data type: 16\b/.test(first)) {
+      throw new Error('cannot load ONNX model: an input or output is bfloat16, which onnxruntime-node cannot return; export with float32 or float16 logits (or end the graph with a Cast to float32)');
+    }
+    throw new Error(`cannot load ONNX model (${first})`);
   }
   const { session } = opened;
   const info: BackendInfo = {
@@ -134,8 +150,7 @@ await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
         if (dims.length !== 2 || dims[0] !== batch.lengths.length) {
           throw new Error(`output logits has shape [${dims.join(', ')}], expected [${batch.lengths.length}, num_labels]`);
         }
-        // Copy out of ORT's buffer so the result can be transferred, not cloned.
-        const logits = Float32Array.from(t.data as Float32Array);
+        const logits = toFloat32(t);
         for (const v of Object.values(result)) v.dispose();
         return { result: { logits, numLabels: dims[1]! }, transfer: [logits.buffer] };
       },

@@ -19,20 +19,22 @@ export class ModelLoadError extends Error {
 
 const rewardJsonSchema = z.strictObject({
   name: z.string().min(1).max(128).optional(),
-  input_format: z.enum(['template', 'chat', 'pair']).default('template'),
+  input_format: z.enum(['template', 'chat', 'pair']).optional(),
   template: z
     .string()
     .refine((t) => t.split('{prompt}').length === 2 && t.split('{response}').length === 2, 'must contain {prompt} and {response} once each')
     .refine((t) => t.indexOf('{prompt}') < t.indexOf('{response}'), '{prompt} must come before {response}')
-    .default(HH_TEMPLATE),
+    .optional(),
   max_length: z.number().int().min(8).max(1_048_576).optional(),
-  reward_head: z.union([z.number().int().min(0), z.string().min(1)]).default(0),
-  normalization: z.strictObject({ mean: z.number(), std: z.number().positive() }).default({ mean: 0, std: 1 }),
-  temperature: z.number().positive().default(1),
+  pad_token_id: z.number().int().min(0).optional(),
+  reward_head: z.union([z.number().int().min(0), z.string().min(1)]).optional(),
+  normalization: z.strictObject({ mean: z.number(), std: z.number().positive() }).optional(),
+  temperature: z.number().positive().optional(),
   head_weights: z.record(z.string().min(1), z.number()).optional(),
 });
 
 const tokenizerConfigSchema = z.looseObject({
+  // Llama 3.1 ships 1e30 here ("no limit"); JSON may even spell it as a huge integer.
   model_max_length: z.number().optional(),
   pad_token: z.union([z.string(), z.looseObject({ content: z.string() })]).nullish(),
   chat_template: z.unknown().optional(),
@@ -42,6 +44,30 @@ const configJsonSchema = z.looseObject({
   id2label: z.record(z.string(), z.string()).optional(),
   pad_token_id: z.number().int().min(0).nullish(),
 });
+
+/** config.json fields that bound the positions a model can read, in the order they are tried. */
+const POSITION_FIELDS = ['max_position_embeddings', 'n_positions', 'max_seq_len', 'max_sequence_length', 'seq_length', 'n_ctx'] as const;
+
+/** Where a resolved setting came from: a file and field, a server setting, or the built-in default. */
+export type SettingSource = string;
+
+/** The settings that are resolved from several places, each with where its value came from. */
+export interface SettingSources {
+  readonly input_format: SettingSource;
+  readonly max_length: SettingSource;
+  readonly pad_token_id: SettingSource;
+  readonly template: SettingSource;
+  readonly chat_template: SettingSource;
+  readonly reward_head: SettingSource;
+  readonly normalization: SettingSource;
+  readonly temperature: SettingSource;
+}
+
+/** Server settings that bound what a model folder may ask for. */
+export interface FolderLimits {
+  /** MAX_LENGTH_CAP: no model reads more tokens per item than this, whatever its files say. */
+  readonly maxLengthCap: number;
+}
 
 /** Serving settings of one model, resolved from reward.json with defaults filled in. */
 export interface RewardSettings {
@@ -68,16 +94,94 @@ export interface ModelFolder {
   readonly tokenizerConfig: Record<string, unknown>;
   /** Head names from config.json id2label, by index; empty when absent. */
   readonly labels: readonly string[];
-  /** pad_token_id from config.json, if it names one (else the tokenizer's pad token is used). */
-  readonly padTokenId: number | null;
+  /** The id batches are padded with; see resolvePadId for the order of the sources. */
+  readonly padTokenId: number;
   /** tokenizer_config.json's chat_template (the "default" one of a list), if any. */
   readonly chatTemplate: string | null;
   /** Special-token strings of tokenizer_config.json (bos_token, …), for the chat template. */
   readonly specialTokens: Readonly<Record<string, string>>;
   readonly reward: RewardSettings;
+  /** Where each resolved setting came from (reported by /v1/models, the startup log and model:check). */
+  readonly sources: SettingSources;
 }
 
+/** max_length when no file bounds it. */
 const DEFAULT_MAX_LENGTH = 512;
+/** Tokenizers store "no limit" as a huge sentinel (1e30); only a value up to this is a real limit. */
+const SANE_LIMIT = 1_048_576;
+
+/** Id of a token string in a tokenizers JSON file: an added token, else the model's vocabulary. */
+export function tokenIdIn(tokenizerJson: Record<string, unknown>, token: string): number | undefined {
+  const added = tokenizerJson.added_tokens;
+  if (Array.isArray(added)) {
+    const hit = added.find((t: { content?: unknown }) => t?.content === token) as { id?: unknown } | undefined;
+    if (typeof hit?.id === 'number') return hit.id;
+  }
+  const vocab = (tokenizerJson.model as { vocab?: unknown } | undefined)?.vocab;
+  // Unigram stores [token, score] pairs by id; BPE and WordPiece a token → id map.
+  if (Array.isArray(vocab)) {
+    const at = vocab.findIndex((e: unknown) => Array.isArray(e) && e[0] === token);
+    return at < 0 ? undefined : at;
+  }
+  if (vocab && typeof vocab === 'object' && Object.hasOwn(vocab, token)) {
+    const id = (vocab as Record<string, unknown>)[token];
+    return typeof id === 'number' ? id : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The pad id, first found of: reward.json `pad_token_id`, config.json `pad_token_id`,
+ * tokenizer_config.json `pad_token` (looked up in the vocabulary), tokenizer.json
+ * `padding.pad_id`. A graph that pools at the last non-pad token compares input_ids with the
+ * pad id it was exported with, so guessing one (0, say) would silently read every shorter item
+ * of a batch at a pad position: with none named, the folder is refused.
+ */
+function resolvePadId(
+  dir: string,
+  reward: { pad_token_id?: number },
+  config: { pad_token_id?: number | null },
+  specials: Record<string, string>,
+  tokenizerJson: Record<string, unknown>,
+): { value: number; source: string } {
+  if (reward.pad_token_id !== undefined) return { value: reward.pad_token_id, source: 'reward.json pad_token_id' };
+  if (typeof config.pad_token_id === 'number') return { value: config.pad_token_id, source: 'config.json pad_token_id' };
+  const padToken = specials.pad_token;
+  if (padToken !== undefined) {
+    const id = tokenIdIn(tokenizerJson, padToken);
+    if (id === undefined) {
+      throw new ModelLoadError(path.join(dir, 'tokenizer_config.json'), `pad_token ${JSON.stringify(padToken)} is not in the tokenizer's vocabulary; set pad_token_id in reward.json or config.json`);
+    }
+    return { value: id, source: `tokenizer_config.json pad_token ${JSON.stringify(padToken)}` };
+  }
+  const padding = tokenizerJson.padding as { pad_id?: unknown } | null | undefined;
+  if (typeof padding?.pad_id === 'number') return { value: padding.pad_id, source: 'tokenizer.json padding.pad_id' };
+  throw new ModelLoadError(
+    path.join(dir, 'config.json'),
+    'no pad token id: none of reward.json or config.json pad_token_id, tokenizer_config.json pad_token or tokenizer.json padding names one; set pad_token_id in config.json (or reward.json) to the id the graph treats as padding',
+  );
+}
+
+/** max_length: reward.json, else a real model_max_length, else config.json's position limit, else 512; then capped. */
+function resolveMaxLength(
+  reward: { max_length?: number },
+  tokenizerConfig: { model_max_length?: number },
+  config: Record<string, unknown>,
+  limits: FolderLimits,
+): { value: number; source: string; tokLimit: number | undefined } {
+  const tokMax = tokenizerConfig.model_max_length;
+  const tokLimit = typeof tokMax === 'number' && tokMax > 0 && tokMax <= SANE_LIMIT ? Math.floor(tokMax) : undefined;
+  const positions = POSITION_FIELDS.find((f) => typeof config[f] === 'number' && (config[f] as number) > 0 && (config[f] as number) <= SANE_LIMIT);
+  let found: { value: number; source: string };
+  if (reward.max_length !== undefined) found = { value: reward.max_length, source: 'reward.json max_length' };
+  else if (tokLimit !== undefined) found = { value: tokLimit, source: 'tokenizer_config.json model_max_length' };
+  else if (positions) found = { value: Math.floor(config[positions] as number), source: `config.json ${positions}` };
+  else found = { value: DEFAULT_MAX_LENGTH, source: 'built-in default' };
+  if (found.value > limits.maxLengthCap) {
+    found = { value: limits.maxLengthCap, source: `server setting MAX_LENGTH_CAP (below ${found.source} ${found.value})` };
+  }
+  return { ...found, tokLimit };
+}
 
 /** A chat_template is a string, or a list of named ones of which "default" is used. */
 function pickChatTemplate(value: unknown, file: string): string | null {
@@ -130,7 +234,7 @@ function parseWith<T extends z.ZodType>(schema: T, value: unknown, file: string)
  * `config.json` and our `reward.json`).
  * @throws ModelLoadError naming the file and the problem.
  */
-export function readModelFolder(dir: string): ModelFolder {
+export function readModelFolder(dir: string, limits: FolderLimits): ModelFolder {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ModelLoadError(dir, 'model folder does not exist');
   const candidates = [path.join(dir, 'model.onnx'), path.join(dir, 'onnx', 'model.onnx')];
   const modelPath = candidates.find((p) => fs.existsSync(p));
@@ -153,35 +257,48 @@ export function readModelFolder(dir: string): ModelFolder {
     .map(Number)
     .sort((a, b) => a - b)
     .map((i) => id2label[String(i)]!);
-  // Tokenizers store "no limit" as a huge sentinel (1e30); only a sane value bounds max_length.
-  const tokMax = tokenizerConfig.model_max_length;
-  const tokLimit = typeof tokMax === 'number' && tokMax > 0 && tokMax <= 1_048_576 ? tokMax : undefined;
-  const maxLength = rw.max_length ?? tokLimit ?? DEFAULT_MAX_LENGTH;
-  if (tokLimit !== undefined && maxLength > tokLimit) {
-    throw new ModelLoadError(rwFile, `max_length ${maxLength} exceeds tokenizer model_max_length ${tokLimit}`);
+  const maxLength = resolveMaxLength(rw, tokenizerConfig, configJson, limits);
+  if (maxLength.tokLimit !== undefined && rw.max_length !== undefined && rw.max_length > maxLength.tokLimit) {
+    throw new ModelLoadError(rwFile, `max_length ${rw.max_length} exceeds tokenizer model_max_length ${maxLength.tokLimit}`);
   }
   const chatTemplate = pickChatTemplate(tokenizerConfig.chat_template, tcFile);
   if (rw.input_format === 'chat' && chatTemplate === null) {
     throw new ModelLoadError(rwFile, 'input_format "chat" needs a chat_template in tokenizer_config.json');
   }
+  // Without reward.json, a model with a chat template was trained on chat-rendered text: the
+  // HH "Human:/Assistant:" default would feed it text it has never seen.
+  const inputFormat = rw.input_format ?? (chatTemplate !== null ? 'chat' : 'template');
+  const specials = specialTokens(tokenizerConfig);
+  const pad = resolvePadId(dir, rw, configJson, specials, tokenizerJson as Record<string, unknown>);
+  const fromReward = (field: keyof typeof rw) => (rw[field] !== undefined ? `reward.json ${field}` : 'built-in default');
   return {
     name: rw.name ?? path.basename(path.resolve(dir)),
     chatTemplate,
-    specialTokens: specialTokens(tokenizerConfig),
+    specialTokens: specials,
     dir,
     modelPath,
     tokenizerJson: tokenizerJson as Record<string, unknown>,
     tokenizerConfig,
     labels,
-    padTokenId: configJson.pad_token_id ?? null,
+    padTokenId: pad.value,
     reward: {
-      inputFormat: rw.input_format,
-      template: rw.template,
-      maxLength,
-      rewardHead: rw.reward_head,
-      normalization: rw.normalization,
-      temperature: rw.temperature,
+      inputFormat,
+      template: rw.template ?? HH_TEMPLATE,
+      maxLength: maxLength.value,
+      rewardHead: rw.reward_head ?? 0,
+      normalization: rw.normalization ?? { mean: 0, std: 1 },
+      temperature: rw.temperature ?? 1,
       headWeights: rw.head_weights ?? null,
+    },
+    sources: {
+      input_format: rw.input_format !== undefined ? 'reward.json input_format' : chatTemplate !== null ? 'tokenizer_config.json chat_template' : 'built-in default',
+      max_length: maxLength.source,
+      pad_token_id: pad.source,
+      template: fromReward('template'),
+      chat_template: chatTemplate !== null ? 'tokenizer_config.json chat_template' : 'none',
+      reward_head: fromReward('reward_head'),
+      normalization: fromReward('normalization'),
+      temperature: fromReward('temperature'),
     },
   };
 }

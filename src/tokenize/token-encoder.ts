@@ -236,8 +236,8 @@ export class TokenEncoder {
     return [...this.before, ...body, ...this.after];
   }
 
-  /** Id of a token string, if the vocabulary has it. */
-  tokenId(token: string): number | undefined {
-    return this.tokenizer.token_to_id(token);
+  /** Each id's vocabulary string (byte-level and special tokens as the vocabulary spells them). */
+  tokenStrings(ids: readonly number[]): string[] {
+    return ids.map((id) => this.tokenizer.id_to_token(id) ?? `<id ${id}>`);
   }
 }

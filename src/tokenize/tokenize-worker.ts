@@ -17,7 +17,6 @@ await serveWorker<TokenizeInfo, TokenizeRequest, TokenizeResult>(async () => {
   const batch = data.library === 'rust' ? rustBatchTokenize(data.tokenizerJson) : null;
   const chat = data.chatTemplate === null ? null : new ChatTemplate(data.chatTemplate, data.specialTokens);
   const formatter = new Formatter(data.template, chat);
-  const pad = data.padToken === null ? undefined : encoder.tokenId(data.padToken);
 
   /** Encodes items in order; the card's library stops at the first failure. */
   const encodeAll = async (items: FormattedItem[], mode: TruncationMode): Promise<(EncodedItem | EncodeFailure)[]> => {
@@ -32,9 +31,9 @@ await serveWorker<TokenizeInfo, TokenizeRequest, TokenizeResult>(async () => {
   };
 
   return {
-    info: { specialTokens: encoder.before.length + encoder.after.length, padTokenId: pad ?? null, pairs: encoder.pairs },
+    info: { specialTokens: encoder.before.length + encoder.after.length, pairs: encoder.pairs },
     handler: {
-      async handle({ items, format, mode }) {
+      async handle({ items, format, mode, explain }) {
         // A request fails as a whole at its first item that cannot be formatted or encoded.
         const formatted: FormattedItem[] = [];
         let formatFailure: TokenizeFailure | null = null;
@@ -53,7 +52,10 @@ await serveWorker<TokenizeInfo, TokenizeRequest, TokenizeResult>(async () => {
         const ok = encoded as EncodedItem[];
         const truncated = Uint8Array.from(ok, (r) => (r.truncated ? 1 : 0));
         const packed = packRows(ok.map((r) => r.ids), ok.map((r) => r.typeIds));
-        return { result: { ...packed, truncated }, transfer: [...packedBuffers(packed), truncated.buffer] };
+        const explained = explain
+          ? formatted.map((f, i) => ({ text: f.text, ...(f.second !== undefined && { textPair: f.second }), tokens: encoder.tokenStrings(ok[i]!.ids) }))
+          : undefined;
+        return { result: { ...packed, truncated, ...(explained && { explained }) }, transfer: [...packedBuffers(packed), truncated.buffer] };
       },
     },
   };

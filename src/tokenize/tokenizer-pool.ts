@@ -10,8 +10,6 @@ export interface TokenizeWorkerData {
   tokenizerJson: object;
   tokenizerConfig: object;
   maxLength: number;
-  /** The pad token's string from tokenizer_config.json, if any. */
-  padToken: string | null;
   /** reward.json's `{prompt}`/`{response}` template. */
   template: string;
   /** tokenizer_config.json's chat template (Jinja), if any. */
@@ -28,7 +26,6 @@ export function tokenizeWorkerData(folder: ModelFolder, library: TokenizeWorkerD
     tokenizerJson: folder.tokenizerJson,
     tokenizerConfig: folder.tokenizerConfig,
     maxLength: folder.reward.maxLength,
-    padToken: folder.specialTokens.pad_token ?? null,
     template: folder.reward.template,
     chatTemplate: folder.chatTemplate,
     specialTokens: { ...folder.specialTokens },
@@ -39,7 +36,6 @@ export function tokenizeWorkerData(folder: ModelFolder, library: TokenizeWorkerD
 /** What a tokenizer worker reports once loaded. */
 export interface TokenizeInfo {
   specialTokens: number;
-  padTokenId: number | null;
   /** Whether the tokenizer has a pair template (for `"format": "pair"`). */
   pairs: boolean;
 }
@@ -49,11 +45,23 @@ export interface TokenizeRequest {
   items: ScoreItem[];
   format: InputFormat;
   mode: TruncationMode;
+  /** Also return what each item was rendered to and its token strings (POST /tokenize). */
+  explain?: boolean;
+}
+
+/** What one item was rendered to and its tokens as vocabulary strings (special tokens included). */
+export interface ExplainedItem {
+  text: string;
+  /** The second text of a pair item. */
+  textPair?: string;
+  tokens: string[];
 }
 
 /** Token ids of a whole request, packed by packRows, and which items were truncated. */
 export interface TokenizedBatch extends PackedRows {
   truncated: Uint8Array;
+  /** With `explain`: per item, in request order. */
+  explained?: ExplainedItem[];
 }
 
 /** Why an item could not be tokenized: too long, or refused by the chat template. */
@@ -89,8 +97,8 @@ export class TokenizerPool {
     return infos[0]!;
   }
 
-  tokenize(items: ScoreItem[], format: InputFormat, mode: TruncationMode): Promise<TokenizeResult> {
-    return this.pool.call({ items, format, mode });
+  tokenize(items: ScoreItem[], format: InputFormat, mode: TruncationMode, explain = false): Promise<TokenizeResult> {
+    return this.pool.call({ items, format, mode, ...(explain && { explain }) });
   }
 
   close(): Promise<void> {

@@ -55,14 +55,16 @@ export async function startApp(env: Record<string, string> = {}, makeBackend?: B
 }
 
 /**
- * A temporary model folder: models/default's files, with `model.onnx` replaced by a fixture
- * (or by raw bytes), and any file left out or overwritten.
+ * A temporary model folder: models/default's files (or those of the fixture folder `from`,
+ * under test/fixtures/models, links followed), with `model.onnx` replaced by a fixture (or by
+ * raw bytes), and any file left out or overwritten.
  */
-export function modelDir(opts: { onnx?: string | Buffer; omit?: string[]; files?: Record<string, string> } = {}): string {
+export function modelDir(opts: { from?: string; onnx?: string | Buffer; omit?: string[]; files?: Record<string, string> } = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reward-model-'));
-  for (const f of fs.readdirSync(DEFAULT_MODEL)) {
+  const source = opts.from ? path.join(FIXTURES, 'models', opts.from) : DEFAULT_MODEL;
+  for (const f of fs.readdirSync(source)) {
     if (opts.omit?.includes(f) || f === 'README.md') continue;
-    fs.copyFileSync(path.join(DEFAULT_MODEL, f), path.join(dir, f));
+    fs.cpSync(path.join(source, f), path.join(dir, f), { recursive: true, dereference: true });
   }
   if (typeof opts.onnx === 'string') fs.copyFileSync(path.join(FIXTURES, 'models', opts.onnx), path.join(dir, 'model.onnx'));
   else if (opts.onnx) fs.writeFileSync(path.join(dir, 'model.onnx'), opts.onnx);

@@ -29,6 +29,8 @@ function describe(rt: ModelRuntime, c: Config) {
     template: folder.reward.template,
     chat_template: folder.chatTemplate !== null,
     pairs: rt.pairs,
+    pad_token_id: folder.padTokenId,
+    output_type: rt.outputType,
     outputs: rt.headNames.map((name, index) => ({ index, name })),
     reward_head: head,
     head_weights: folder.reward.headWeights,
@@ -38,6 +40,7 @@ function describe(rt: ModelRuntime, c: Config) {
     device: backend.info.gpu ? { name: backend.info.gpu.name, memory_total_mib: backend.info.gpu.memoryTotalMiB } : null,
     ...(backend.info.fallbackReason && { cpu_fallback_reason: backend.info.fallbackReason }),
     inputs: backend.info.inputs.map((i) => i.name),
+    sources: folder.sources,
     batching: {
       max_batch_size: c.maxBatchSize,
       max_batch_tokens: c.maxBatchTokens,
