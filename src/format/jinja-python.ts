@@ -107,9 +107,10 @@ function pyEquals(a: Value, b: Value): boolean {
   return a.type === 'NullValue' || a.type === 'UndefinedValue' || a.value === b.value;
 }
 
-/** The methods of Python's str that templates call, with Python's semantics. */
-function stringMethods(s: string): Map<string, Value> {
-  const affix = (name: string, test: (p: string) => boolean): Value =>
+/** One of the methods of Python's str that templates call, bound to `s`, with Python's semantics. */
+function stringMethod(s: string, name: string): Value | undefined {
+  const strip = (side: 'both' | 'left' | 'right') => fn((args) => str(pyStrip(s, optStr(splitArgs(args)[0][0], 'chars'), side)));
+  const affix = (test: (p: string) => boolean): Value =>
     fn((args) => {
       const p = args[0];
       if (isStr(p)) return new BooleanValue(test(p!.value));
@@ -123,36 +124,42 @@ function stringMethods(s: string): Map<string, Value> {
       }
       throw new Error(`${name}() first arg must be str or a tuple of str`);
     });
-  const strip = (side: 'both' | 'left' | 'right') => fn((args) => str(pyStrip(s, optStr(splitArgs(args)[0][0], 'chars'), side)));
-  return new Map<string, Value>([
-    ['upper', fn(() => str(s.toUpperCase()))],
-    ['lower', fn(() => str(s.toLowerCase()))],
-    ['strip', strip('both')],
-    ['lstrip', strip('left')],
-    ['rstrip', strip('right')],
-    ['title', fn(() => str(pyTitle(s)))],
-    ['capitalize', fn(() => str(pyCapitalize(s)))],
-    ['startswith', affix('startswith', (p) => s.startsWith(p))],
-    ['endswith', affix('endswith', (p) => s.endsWith(p))],
-    [
-      'split',
-      fn((args) => {
+  switch (name) {
+    case 'upper':
+      return fn(() => str(s.toUpperCase()));
+    case 'lower':
+      return fn(() => str(s.toLowerCase()));
+    case 'strip':
+      return strip('both');
+    case 'lstrip':
+      return strip('left');
+    case 'rstrip':
+      return strip('right');
+    case 'title':
+      return fn(() => str(pyTitle(s)));
+    case 'capitalize':
+      return fn(() => str(pyCapitalize(s)));
+    case 'startswith':
+      return affix((p) => s.startsWith(p));
+    case 'endswith':
+      return affix((p) => s.endsWith(p));
+    case 'split':
+      return fn((args) => {
         const [pos, kw] = splitArgs(args);
         const sep = optStr(pos[0] ?? kw.get('sep'), 'sep');
         const max = optInt(pos[1] ?? kw.get('maxsplit'), -1, 'maxsplit');
         return new ArrayValue(pySplit(s, sep, max).map(str));
-      }),
-    ],
-    [
-      'replace',
-      fn((args) => {
+      });
+    case 'replace':
+      return fn((args) => {
         const [pos, kw] = splitArgs(args);
         const [old, repl] = pos;
         if (!isStr(old) || !isStr(repl)) throw new Error('replace() arguments must be str');
         return str(pyReplace(s, old!.value, repl!.value, optInt(pos[2] ?? kw.get('count'), -1, 'count')));
-      }),
-    ],
-  ]);
+      });
+    default:
+      return undefined;
+  }
 }
 
 /** Filters whose Jinja2 meaning on a str differs from the engine's. */
@@ -174,19 +181,29 @@ function stringFilter(name: string, s: string, args: Value[]): Value | undefined
 
 let installed = false;
 
+/** These are the engine's internals (0.5.11): a release that renames them must fail loudly, not render differently. */
+function checkEngine(): void {
+  const proto = Interpreter.prototype as any;
+  for (const m of ['applyFilter', 'evaluateBinaryExpression', 'evaluateArguments', 'evaluate']) {
+    if (typeof proto[m] !== 'function') throw new Error(`@huggingface/jinja has no Interpreter.${m}; src/format/jinja-python.ts needs updating for this version`);
+  }
+  if (!Object.getOwnPropertyDescriptor(StringValue.prototype, 'builtins')?.get) {
+    throw new Error('@huggingface/jinja StringValue has no builtins getter; src/format/jinja-python.ts needs updating for this version');
+  }
+}
+
 /** Installs the Python semantics into @huggingface/jinja for this thread; idempotent. */
 export function installPythonSemantics(): void {
   if (installed) return;
   installed = true;
+  checkEngine();
 
-  // String methods: the engine builds its map per value on first access; so does this.
-  const cache = new WeakMap<object, Map<string, Value>>();
+  // String methods: the engine reads them with builtins.get(name); only the one asked for is made.
   Object.defineProperty(StringValue.prototype, 'builtins', {
     configurable: true,
     get(this: Value) {
-      let m = cache.get(this);
-      if (!m) cache.set(this, (m = stringMethods(this.value)));
-      return m;
+      const s = this.value as string;
+      return { get: (name: string) => stringMethod(s, name), has: (name: string) => stringMethod(s, name) !== undefined };
     },
   });
   // Output ({{ x }}) prints booleans and containers as Python's str() does.
