@@ -1,5 +1,8 @@
 import { Template } from '@huggingface/jinja';
 import { FormatError, type Message } from './format.js';
+import { installPythonSemantics } from './jinja-python.js';
+
+installPythonSemantics();
 
 /** What a chat template is rendered with besides the messages: the tokenizer's special tokens. */
 export type SpecialTokens = Readonly<Record<string, string>>;
@@ -8,8 +11,17 @@ const PROBE_USER = '\u0001';
 const PROBE_ASSISTANT = '\u0002';
 
 /**
- * A tokenizer's chat_template (Jinja), rendered with @huggingface/jinja as transformers'
- * apply_chat_template does with add_generation_prompt false.
+ * Text parts joined with "\n" into one string, as vLLM does for text-only models
+ * (vllm/entrypoints/chat_utils.py, _parse_chat_message_content_parts: text_prompt = "\n".join(texts)).
+ */
+function joinParts(m: Message): Message {
+  return typeof m.content === 'string' ? m : { ...m, content: m.content.map((p) => p.text).join('\n') };
+}
+
+/**
+ * A tokenizer's chat_template (Jinja), rendered as transformers' apply_chat_template does with
+ * add_generation_prompt false: by @huggingface/jinja with Python Jinja2's string semantics
+ * (./jinja-python.ts), byte-identical on the golden set.
  */
 export class ChatTemplate {
   private readonly template: Template;
@@ -27,7 +39,7 @@ export class ChatTemplate {
   /** @throws FormatError when the template refuses the conversation (raise_exception or a runtime error). */
   render(messages: Message[]): string {
     try {
-      return this.template.render({ ...this.specialTokens, messages, add_generation_prompt: false });
+      return this.template.render({ ...this.specialTokens, messages: messages.map(joinParts), add_generation_prompt: false });
     } catch (err) {
       throw new FormatError('chat_template_error', `the chat template refused the conversation: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`);
     }

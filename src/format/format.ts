@@ -1,9 +1,23 @@
 import type { ChatTemplate } from './chat-template.js';
 
-/** One turn of a conversation, OpenAI style. */
+/** One text part of a message's content, OpenAI style. */
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/**
+ * One turn of a conversation, OpenAI style. `content` is text or a list of text parts (joined
+ * with "\n" before rendering); the optional fields reach the chat template unchanged (Qwen3's
+ * reads `reasoning_content` and `tool_calls`, Mistral's `tool_call_id`).
+ */
 export interface Message {
   role: string;
-  content: string;
+  content: string | TextPart[];
+  reasoning_content?: string;
+  name?: string;
+  tool_calls?: Record<string, unknown>[];
+  tool_call_id?: string;
 }
 
 /**

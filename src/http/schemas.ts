@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ServiceError } from '../errors.js';
+import type { TextPart } from '../format/format.js';
 
 /** Request limits from the config that the schemas enforce. */
 export interface Limits {
@@ -13,7 +14,32 @@ export interface Limits {
 export function requestSchemas(limits: Limits) {
   const text = z.string().max(limits.maxCharsPerText);
   const many = <T extends z.ZodType>(t: T) => z.array(t).min(1).max(limits.maxItemsPerRequest);
-  const message = z.strictObject({ role: z.string().min(1).max(64), content: text });
+  // Text parts only: the served models read text. Any other part type (image_url, input_audio,
+  // …) is named in the 422 rather than hidden behind a union's generic message.
+  const part = z
+    .looseObject({ type: z.string().max(64), text: text.optional() })
+    .check((ctx) => {
+      const p = ctx.value as Record<string, unknown>;
+      const fail = (path: string, message: string): void => void ctx.issues.push({ code: 'custom', input: p, path: [path], message });
+      if (p.type !== 'text') return fail('type', `content part type ${JSON.stringify(p.type)} is not supported; only {"type": "text", "text": ...} parts are (the models read text)`);
+      if (typeof p.text !== 'string') return fail('text', 'a text part needs "text"');
+      const extra = Object.keys(p).find((k) => k !== 'type' && k !== 'text');
+      if (extra !== undefined) fail(extra, `Unrecognized key: "${extra}"`);
+    })
+    .transform((p): TextPart => ({ type: 'text', text: p.text! }));
+  const content = z.union([text, z.array(part).min(1).max(limits.maxItemsPerRequest)]);
+  // OpenAI-style tool calls, passed to the template as sent; bounded like other input.
+  const toolCall = z.record(z.string().max(64), z.unknown()).refine((c) => JSON.stringify(c).length <= limits.maxCharsPerText, {
+    message: `a tool call is longer than ${limits.maxCharsPerText} characters as JSON`,
+  });
+  const message = z.strictObject({
+    role: z.string().min(1).max(64),
+    content,
+    reasoning_content: text.optional(),
+    name: z.string().min(1).max(64).optional(),
+    tool_calls: z.array(toolCall).max(limits.maxItemsPerRequest).optional(),
+    tool_call_id: z.string().min(1).max(64).optional(),
+  });
   const messages = many(message);
   // Lowered to MAX_TIMEOUT_MS rather than refused: a client's deadline is a wish, the cap is ours.
   const timeout = z
@@ -76,7 +102,10 @@ type Issue = z.core.$ZodIssue;
 /** For a failed union, the issues of the branch that came closest to matching. */
 function closest(issue: Issue): Issue[] | null {
   if (issue.code !== 'invalid_union' || issue.errors.length === 0) return null;
-  const best = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
+  // Fewest issues; on a tie, the branch that got furthest: deeper, or past its type check (a
+  // list of parts that is too long or holds an image, not "expected string").
+  const depth = (issues: Issue[]) => Math.max(...issues.map((i) => i.path.length + (i.code === 'invalid_type' ? 0 : 0.5)));
+  const best = issue.errors.reduce((a, b) => (b.length < a.length || (b.length === a.length && depth(b) > depth(a)) ? b : a));
   return best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue);
 }
 
@@ -88,6 +117,7 @@ function issueToError(issue: Issue): ServiceError {
   // A union inside a union (a prompt that may be text or messages): report its closest branch.
   if (inner && inner.length === 1 && inner[0]!.code === 'invalid_union') return issueToError(inner[0]!);
   if (inner && inner.every((i) => i.code === 'too_big')) return issueToError(inner[0]!);
+  if (inner && inner.length === 1 && inner[0]!.code === 'custom') return issueToError(inner[0]!);
   if (issue.code === 'too_big' && issue.origin === 'string') {
     return new ServiceError('text_too_long', `${where(issue.path)} is longer than ${String(issue.maximum)} characters`);
   }
