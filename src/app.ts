@@ -53,7 +53,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Bodies are JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   const schemas = requestSchemas(config);
-  await app.register(errorHandler, { bodyLimit: config.maxBodyBytes });
+  await app.register(errorHandler, { bodyLimit: config.maxBodyBytes, metrics: lifecycle.metrics });
   await app.register(observability, { metrics: lifecycle.metrics });
   await app.register(drain, { lifecycle });
   await app.register(securityHeaders);
@@ -67,9 +67,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       maxAge: 600,
     });
   }
-  await app.register(loadShedding, { maxEventLoopDelayMs: config.maxEventLoopDelayMs, metrics: lifecycle.metrics });
+  await app.register(loadShedding, { maxEventLoopDelayMs: config.maxEventLoopDelayMs });
   const keys = loadApiKeys(config);
-  await app.register(auth, { keys, health: config.authHealth, metrics: config.authMetrics, counters: lifecycle.metrics });
+  await app.register(auth, { keys, health: config.authHealth, metrics: config.authMetrics });
   await app.register(healthRoutes, { lifecycle });
   await app.register(metricsRoute, { metrics: lifecycle.metrics });
   await app.register(openapiRoute);

@@ -101,45 +101,21 @@ type SettingName = keyof Settings;
 /** Environment variable names of every setting. */
 export const SETTING_NAMES = Object.freeze(Object.keys(SETTINGS));
 
-/** The parsed, frozen configuration. Keys are the camelCase of the environment names. */
-export interface Config {
-  readonly modelDir: string;
-  readonly host: string;
-  readonly port: number;
-  readonly logLevel: z.infer<Settings['LOG_LEVEL']['schema']>;
-  readonly maxBatchSize: number;
-  readonly maxBatchTokens: number;
-  readonly maxWaitMs: number;
-  readonly queueDeadlineMs: number;
-  readonly maxQueueItems: number;
-  readonly intraOpThreads: number;
-  readonly inferWorkers: number;
-  readonly graphOptimization: z.infer<Settings['GRAPH_OPTIMIZATION']['schema']>;
-  readonly tokenizerWorkers: number;
-  readonly tokenizerLibrary: z.infer<Settings['TOKENIZER_LIBRARY']['schema']>;
-  readonly maxBodyBytes: number;
-  readonly maxItemsPerRequest: number;
-  readonly maxCharsPerText: number;
-  readonly maxLengthCap: number;
-  readonly shutdownGraceMs: number;
-  readonly warmup: boolean;
-  readonly maxTimeoutMs: number;
-  readonly maxEventLoopDelayMs: number;
-  readonly apiKeys: string;
-  readonly apiKeysFile: string;
-  readonly authHealth: boolean;
-  readonly authMetrics: boolean;
-  readonly corsOrigins: string;
-  readonly executionProvider: z.infer<Settings['EXECUTION_PROVIDER']['schema']>;
-  readonly deviceId: number;
-  readonly allowCpuFallback: boolean;
+/** `MAX_BATCH_SIZE` → `maxBatchSize`, at the type level. */
+type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Capitalize<Camel<Tail>>}` : Lowercase<S>;
+
+/** Each setting's parsed value under its camelCase name, derived from the table. */
+type ParsedSettings = { readonly [K in SettingName as Camel<K>]: z.output<Settings[K]['schema']> };
+
+/**
+ * The parsed, frozen configuration: every setting of the table, plus the two list settings in
+ * their resolved form.
+ */
+export type Config = Omit<ParsedSettings, 'models' | 'ensembles'> & {
   /** Model folders to serve; `[MODEL_DIR]` unless MODELS lists some. */
   readonly models: readonly string[];
   readonly ensembles: readonly EnsembleSpec[];
-  readonly ensembleK: number;
-  /** Name of the model or ensemble that answers requests naming none; '' = the first model. */
-  readonly defaultModel: string;
-}
+};
 
 /** A named group of served models (ENSEMBLES). */
 export interface EnsembleSpec {

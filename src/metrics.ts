@@ -5,21 +5,6 @@ export const METRIC_PREFIX = 'reward_';
 
 const secondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-/** Reasons counted by `reward_failures_total`. */
-export type FailureReason =
-  | 'invalid_request'
-  | 'overloaded'
-  | 'truncation'
-  | 'client_closed'
-  | 'inference_failed'
-  | 'tokenization_failed'
-  | 'shutting_down'
-  | 'internal_error'
-  | 'deadline_exceeded'
-  | 'server_busy'
-  | 'unauthorized'
-  | 'forbidden';
-
 /**
  * All metrics of one service instance, on their own registry (tests build several apps in
  * one process). Each stage records its own figures where the work happens.
@@ -82,7 +67,7 @@ export function createMetrics() {
     }),
     failures: new client.Counter({
       name: `${METRIC_PREFIX}failures_total`,
-      help: 'Failed requests or dropped items, by reason, counted where the failure happens',
+      help: 'Error responses by error code (src/errors.ts), counted where the error becomes a response',
       labelNames: ['reason'] as const,
       registers,
     }),

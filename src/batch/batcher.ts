@@ -130,7 +130,6 @@ export class Batcher {
    */
   reserve(items: number): Ticket {
     if (this.reserved + items > this.opts.maxQueueItems) {
-      this.metrics.failures.inc({ reason: 'overloaded' });
       throw new ServiceError('overloaded', `Queue is full (${this.reserved} of ${this.opts.maxQueueItems} items); retry later`, {
         retryAfter: 1,
       });
@@ -174,7 +173,6 @@ export class Batcher {
         const onAbort = () => {
           if (job.done) return;
           const err = abortError(signal);
-          this.metrics.failures.inc({ reason: err.code });
           this.cancel(job, err, err.code);
         };
         if (signal.aborted) onAbort();
@@ -287,7 +285,6 @@ export class Batcher {
           items.forEach((it, r) => it.job.put(it.index, out, r));
         },
         (err: unknown) => {
-          this.metrics.failures.inc({ reason: 'inference_failed' });
           const failure = new ServiceError('inference_failed', undefined, { cause: err });
           for (const job of new Set(items.map((it) => it.job))) this.cancel(job, failure, 'inference_failed');
         },

@@ -47,10 +47,7 @@ export class Lifecycle {
    * @throws ServiceError 503 while starting or draining; 404 model_not_found for an unknown name.
    */
   acceptWork(model?: string): ScoringTarget {
-    if (this.phase === 'draining') {
-      this.metrics.failures.inc({ reason: 'shutting_down' });
-      throw new ServiceError('shutting_down');
-    }
+    if (this.phase === 'draining') throw new ServiceError('shutting_down');
     if (!this.loaded || this.phase !== 'ready') throw new ServiceError('not_ready');
     return this.loaded.resolve(model);
   }

@@ -3,7 +3,7 @@ import { ServiceError } from '../errors.js';
 import type { InputFormat, ScoreItem } from '../format/format.js';
 import type { Metrics } from '../metrics.js';
 import type { TruncationMode } from '../tokenize/token-encoder.js';
-import type { ExplainedItem, TokenizeFailure, TokenizerPool } from '../tokenize/tokenizer-pool.js';
+import type { ExplainedItem, TokenizedBatch, TokenizeFailure, TokenizerPool } from '../tokenize/tokenizer-pool.js';
 
 /** Where one request's time went, in ms (sent as TEI-style x-*-time headers). */
 export interface StageTimings {
@@ -51,21 +51,10 @@ export class Scorer {
     const ticket = this.batcher.reserve(items.length);
     try {
       const t0 = performance.now();
-      let tokenized;
-      try {
-        tokenized = await this.tokenizers.tokenize(items, opts.format, opts.truncation);
-      } catch (err) {
-        this.metrics.failures.inc({ reason: 'tokenization_failed' });
-        throw new ServiceError('internal_error', 'Tokenization failed', { cause: err });
-      }
+      const tokenized = await this.tokenize(items, opts, false);
       const tokenizeMs = performance.now() - t0;
       this.metrics.tokenizationDuration.observe(tokenizeMs / 1000);
-      if ('failure' in tokenized) throw this.refused(tokenized.failure);
-      if (opts.signal?.aborted) {
-        const err = abortError(opts.signal);
-        this.metrics.failures.inc({ reason: err.code });
-        throw err;
-      }
+      if (opts.signal?.aborted) throw abortError(opts.signal);
       const out = await this.batcher.submit(ticket, tokenized, opts.signal);
       return {
         logits: out.logits,
@@ -81,15 +70,7 @@ export class Scorer {
 
   /** What the items render and tokenize to, exactly as score() would feed them to the model. */
   async explain(items: ScoreItem[], opts: Omit<ScoreOptions, 'signal'>): Promise<TokenizedItem[]> {
-    let tokenized;
-    try {
-      tokenized = await this.tokenizers.tokenize(items, opts.format, opts.truncation, true);
-    } catch (err) {
-      this.metrics.failures.inc({ reason: 'tokenization_failed' });
-      throw new ServiceError('internal_error', 'Tokenization failed', { cause: err });
-    }
-    if ('failure' in tokenized) throw this.refused(tokenized.failure);
-    const { ids, lengths, truncated, explained } = tokenized;
+    const { ids, lengths, truncated, explained } = await this.tokenize(items, opts, true);
     let at = 0;
     return explained!.map((e, i) => {
       const start = at;
@@ -98,12 +79,20 @@ export class Scorer {
     });
   }
 
-  private refused(f: TokenizeFailure): ServiceError {
-    if ('message' in f) {
-      this.metrics.failures.inc({ reason: 'invalid_request' });
-      return new ServiceError(f.code, `Item ${f.index}: ${f.message}`);
+  /** Formats and tokenizes in the workers; an item that cannot be encoded refuses the request. */
+  private async tokenize(items: ScoreItem[], opts: Omit<ScoreOptions, 'signal'>, explain: boolean): Promise<TokenizedBatch> {
+    let tokenized;
+    try {
+      tokenized = await this.tokenizers.tokenize(items, opts.format, opts.truncation, explain);
+    } catch (err) {
+      throw new ServiceError('internal_error', 'Tokenization failed', { cause: err });
     }
-    this.metrics.failures.inc({ reason: 'truncation' });
+    if ('failure' in tokenized) throw this.refused(tokenized.failure);
+    return tokenized;
+  }
+
+  private refused(f: TokenizeFailure): ServiceError {
+    if ('message' in f) return new ServiceError(f.code, `Item ${f.index}: ${f.message}`);
     const what = f.code === 'item_too_long' ? 'has' : 'has a response of';
     return new ServiceError(f.code, `Item ${f.index} ${what} ${f.length} tokens; max_length is ${this.maxLength}`);
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ServiceError } from '../errors.js';
-import type { TextPart } from '../format/format.js';
+import type { TextPart } from '../core/operations/operation.js';
 
 /** Request limits from the config that the schemas enforce. */
 export interface Limits {
@@ -88,14 +88,6 @@ export function requestSchemas(limits: Limits) {
 
 /** The schemas for one set of limits. */
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
-export type ScoreRequest = z.infer<RequestSchemas['score']>;
-export type CompareRequest = z.infer<RequestSchemas['compare']>;
-export type RankRequest = z.infer<RequestSchemas['rank']>;
-
-/** The fields of a request that set how it is scored. */
-export function targetOptions(body: Pick<ScoreRequest, 'truncation' | 'format' | 'weights' | 'normalize' | 'k'>) {
-  return { truncation: body.truncation, format: body.format, weights: body.weights, normalize: body.normalize, k: body.k };
-}
 
 type Issue = z.core.$ZodIssue;
 

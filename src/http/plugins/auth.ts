@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ConfigError, splitList, type Config } from '../../config.js';
 import { ServiceError } from '../../errors.js';
-import type { Metrics } from '../../metrics.js';
 
 /**
  * The bearer keys from API_KEYS (comma-separated) and API_KEYS_FILE (one per line, `#`
@@ -45,7 +44,6 @@ export interface AuthOptions {
   health: boolean;
   /** Ask a key for /metrics too. */
   metrics: boolean;
-  counters: Metrics;
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -65,12 +63,10 @@ export const auth = fp(async (app: FastifyInstance, opts: AuthOptions) => {
     if (!opts.metrics && route === '/metrics') return;
     const m = BEARER.exec(request.headers.authorization ?? '');
     if (!m) {
-      opts.counters.failures.inc({ reason: 'unauthorized' });
       void reply.header('www-authenticate', 'Bearer');
       throw new ServiceError('unauthorized');
     }
     if (!isValidKey(m[1]!, digests)) {
-      opts.counters.failures.inc({ reason: 'forbidden' });
       void reply.header('www-authenticate', 'Bearer error="invalid_token"');
       throw new ServiceError('forbidden');
     }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERROR_CODES, envelope, ServiceError, type ErrorCode } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
 
 /** Fastify's own error codes that reach us, and the code of ours each maps to. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -42,11 +43,13 @@ export function frameworkErrors(_err: FastifyError, request: FastifyRequest, rep
 
 /**
  * The one place errors become HTTP responses: `{"error": {"code", "message"}}` with the status
- * from the table in errors.ts. Messages are ours, never a stack or an internal path.
+ * from the table in errors.ts, and the one place failures are counted, by code
+ * (`reward_failures_total{reason}`). Messages are ours, never a stack or an internal path.
  */
-export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: number }) => {
+export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: number; metrics: Metrics }) => {
   app.setErrorHandler((err, request, reply) => {
     const e = toServiceError(err, opts.bodyLimit);
+    opts.metrics.failures.inc({ reason: e.code });
     // States the service reports on purpose (starting, draining, busy, a client's deadline) are
     // not faults: no stack trace, so readiness probes during a start do not flood the log.
     if (STATE_CODES.has(e.code)) request.log.info({ code: e.code }, 'request refused');
@@ -56,6 +59,7 @@ export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: n
   });
   app.setNotFoundHandler((request, reply) => {
     const code: ErrorCode = 'not_found';
+    opts.metrics.failures.inc({ reason: code });
     return reply.code(ERROR_CODES[code].status).send(envelope(code, `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`));
   });
 });

@@ -1,18 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { Lifecycle } from '../../core/lifecycle.js';
-import { clientAbortSignal } from '../client-abort.js';
-import { parseBody, targetOptions, type RequestSchemas } from '../schemas.js';
-import { rewardExtras, timingHeaders } from '../scored-reply.js';
+import { score } from '../../core/operations/score.js';
+import { handle } from '../admit.js';
+import type { RouteOptions } from './route-options.js';
 
 /** POST /score: rewards of prompt/response, conversation or text items, in request order. */
-export async function scoreRoute(app: FastifyInstance, opts: { lifecycle: Lifecycle; schemas: RequestSchemas }) {
-  app.post('/score', async (request, reply) => {
-    opts.lifecycle.acceptWork();
-    const body = parseBody(opts.schemas.score, request.body);
-    const target = opts.lifecycle.acceptWork(body.model);
-    request.items = body.items.length;
-    const r = await target.score(body.items, { ...targetOptions(body), signal: clientAbortSignal(reply, body.timeout_ms) });
-    timingHeaders(reply, r);
-    return { model: r.model, rewards: r.rewards, truncated: r.truncated, ...rewardExtras(r, body.normalize), usage: { tokens: r.tokens } };
-  });
+export async function scoreRoute(app: FastifyInstance, { lifecycle, schemas }: RouteOptions) {
+  app.post('/score', (request, reply) =>
+    handle(lifecycle, request, reply, schemas.score, (b) => ({ model: b.model, items: b.items.length, timeoutMs: b.timeout_ms }), score, (b) => b),
+  );
 }
