@@ -2,7 +2,7 @@
 // written to bench/results/<date>.json and bench/RESULTS.md. Prints figures; asserts nothing.
 //
 //   npm run bench -- [--quick] [--repeats 3] [--seconds 12] [--batching-seconds 5] [--minutes 10]
-//                    [--clients 8] [--batch 64] [--batching-clients 1,4,16,64,128]
+//                    [--clients 8] [--batch 64] [--batching-clients 1,4,16,64,128,256,1024]
 //                    [--data FILE] [--only limit,service,batching,tokenization,memory,ort]
 //   npm run bench -- --render bench/results/<date>.json   (RESULTS.md again from a saved run)
 // Service settings come from the environment, as for `npm start` (e.g. MAX_BATCH_TOKENS=4096).
@@ -38,7 +38,7 @@ const { values: a } = parseArgs({
     minutes: { type: 'string' },
     clients: { type: 'string', default: '8' },
     batch: { type: 'string', default: '64' },
-    'batching-clients': { type: 'string', default: '1,4,16,64,128' },
+    'batching-clients': { type: 'string', default: '1,4,16,64,128,256,1024' },
     data: { type: 'string' },
     only: { type: 'string', default: SECTIONS.join(',') },
     render: { type: 'string' },

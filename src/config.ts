@@ -30,6 +30,13 @@ const SETTINGS = {
   // On CPU a batch costs about its computed tokens whatever its size (measured: 4 × 512 tokens
   // runs as fast per token as 64 × 512), so a small budget that groups tightly by length wins.
   MAX_BATCH_TOKENS: { schema: int(1, 1_048_576), default: '2048', help: 'batch size × longest item, per batch' },
+  // On CPU an item costs its computed tokens whatever the batch size, so a batch of like lengths
+  // beats a padded one; on GPU a bigger batch amortizes the launch cost, so its overlay sets 0.
+  MIN_PADDING_EFFICIENCY: {
+    schema: z.coerce.number().min(0).max(1),
+    default: '0.9',
+    help: 'least real/computed tokens of a batch cut from a queue too short to fill one; items that would pad it more wait for their own batch (0 = off)',
+  },
   MAX_WAIT_MS: { schema: int(0, 10_000), default: '2', help: 'how long a partial batch waits for more items while another batch runs (none when all workers are idle)' },
   QUEUE_DEADLINE_MS: {
     schema: int(1, 600_000),

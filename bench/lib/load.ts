@@ -1,4 +1,5 @@
 import type { HhItem } from '../hh-data.js';
+import { LoadClient } from './http-client.js';
 import { sleep } from './stats.js';
 
 /** A closed-loop load: `clients` loops, each POSTing the next body as soon as its last answer is in. */
@@ -38,7 +39,8 @@ export function scoreBodies(items: readonly HhItem[], perRequest: number, count 
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const url = `${o.base}${o.route ?? '/score'}`;
+  const route = o.route ?? '/score';
+  const http = new LoadClient(o.base, o.clients + 1);
   let next = 0;
   let items = 0;
   let errors = 0;
@@ -50,10 +52,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     while (performance.now() < end) {
       const body = o.bodies[next++ % o.bodies.length]!;
       const s = performance.now();
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      await r.arrayBuffer();
+      const status = await http.request('POST', route, body);
       latencies.push(performance.now() - s);
-      if (r.status === 200) items += o.itemsPerBody;
+      if (status === 200) items += o.itemsPerBody;
       else errors++;
     }
   };
@@ -68,13 +69,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     side.push(
       every(o.healthEveryMs, async () => {
         const s = performance.now();
-        await (await fetch(`${o.base}/health/live`)).arrayBuffer();
+        await http.request('GET', '/health/live');
         health.push(performance.now() - s);
       }),
     );
   }
   if (o.sample) side.push(every(o.sample.everyMs, o.sample.fn));
   await Promise.all([...Array.from({ length: o.clients }, client), ...side]);
+  http.close();
   const seconds = (performance.now() - t0) / 1000;
   return { seconds, items, requests: latencies.length, errors, itemsPerSecond: items / seconds, latencies, health };
 }

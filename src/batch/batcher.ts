@@ -17,6 +17,8 @@ export interface BatcherOptions {
   maxWaitMs: number;
   maxQueueItems: number;
   queueDeadlineMs: number;
+  /** See SelectLimits.minEfficiency. */
+  minPaddingEfficiency: number;
 }
 
 /** Model output for the items of one request, in request order. */
@@ -235,7 +237,7 @@ export class Batcher {
           return;
         }
       }
-      const limits = { maxItems: maxBatchSize, maxTokens: maxBatchTokens, deadlineMs: this.opts.queueDeadlineMs };
+      const limits = { maxItems: maxBatchSize, maxTokens: maxBatchTokens, deadlineMs: this.opts.queueDeadlineMs, minEfficiency: this.opts.minPaddingEfficiency };
       this.dispatch(selectBatch(this.queue, limits, performance.now()));
     }
   }

@@ -12,14 +12,19 @@ export interface SelectLimits {
   maxTokens: number;
   /** An item queued this long goes in the next batch, whatever the packing. */
   deadlineMs: number;
+  /**
+   * Least real / computed tokens a batch may have when the queue cannot fill a whole one: items
+   * that would pad it more wait for a later batch of their own length. 0 = no floor.
+   */
+  minEfficiency: number;
 }
 
 /** Items a batch whose longest item has `length` tokens can hold. */
 const capacity = (length: number, l: SelectLimits) => Math.max(1, Math.min(l.maxItems, Math.floor(l.maxTokens / length)));
 
 /**
- * The oldest item and the items nearest its length, as many as the limits allow. The oldest
- * goes alone if even it exceeds the token budget.
+ * The oldest item and the items nearest its length, as many as the limits and the efficiency
+ * floor allow. The oldest goes alone if even it exceeds the token budget.
  */
 function aroundOldest(queue: readonly Queued[], l: SelectLimits): number[] {
   const anchor = queue[0]!.length;
@@ -29,12 +34,16 @@ function aroundOldest(queue: readonly Queued[], l: SelectLimits): number[] {
   order.sort((a, b) => Math.abs(queue[a]!.length - anchor) - Math.abs(queue[b]!.length - anchor));
   const picked = [0];
   let longest = anchor;
+  let real = anchor;
   for (const i of order) {
     if (picked.length >= l.maxItems) break;
-    const width = Math.max(longest, queue[i]!.length);
-    if ((picked.length + 1) * width > l.maxTokens) continue;
+    const length = queue[i]!.length;
+    const width = Math.max(longest, length);
+    const computed = (picked.length + 1) * width;
+    if (computed > l.maxTokens || real + length < l.minEfficiency * computed) continue;
     picked.push(i);
     longest = width;
+    real += length;
   }
   return picked;
 }
@@ -44,8 +53,10 @@ function aroundOldest(queue: readonly Queued[], l: SelectLimits): number[] {
  * - If the oldest item has waited `deadlineMs`, it goes now, with the items nearest its length
  *   (starvation-free: overdue items leave in arrival order).
  * - Otherwise, among the full batches of items adjacent in length, the one with the least
- *   padding (real tokens / computed tokens) goes. A queue too small to fill a batch goes whole,
- *   or as much of it as fits around the oldest item.
+ *   padding (real tokens / computed tokens) goes. A queue too small to fill a batch (or whose
+ *   best full batch is below `minEfficiency`) goes as much as fits around the oldest item:
+ *   on CPU a batch costs its computed tokens whatever its size, so a small batch of like
+ *   lengths beats a padded one, and the items left out group with their own kind next.
  * @returns indices into `queue`.
  */
 export function selectBatch(queue: readonly Queued[], limits: SelectLimits, now: number): number[] {
@@ -68,6 +79,6 @@ export function selectBatch(queue: readonly Queued[], limits: SelectLimits, now:
       bestEfficiency = efficiency;
     }
   }
-  if (best < 0) return aroundOldest(queue, limits);
+  if (best < 0 || bestEfficiency < limits.minEfficiency) return aroundOldest(queue, limits);
   return order.slice(best + 1 - bestCount, best + 1);
 }

@@ -12,50 +12,73 @@ import type { TokenizeFailure, TokenizeInfo, TokenizeRequest, TokenizeResult, To
 
 const data = workerData as TokenizeWorkerData;
 
-await serveWorker<TokenizeInfo, TokenizeRequest, TokenizeResult>(async () => {
+await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () => {
   const encoder = new TokenEncoder(data.tokenizerJson, data.tokenizerConfig, data.maxLength);
   const batch = data.library === 'rust' ? rustBatchTokenize(data.tokenizerJson) : null;
   const chat = data.chatTemplate === null ? null : new ChatTemplate(data.chatTemplate, data.specialTokens);
   const formatter = new Formatter(data.template, chat);
 
-  /** Encodes items in order; the card's library stops at the first failure. */
-  const encodeAll = async (items: FormattedItem[], mode: TruncationMode): Promise<(EncodedItem | EncodeFailure)[]> => {
-    if (batch) return encodePlans(items.map((f) => encoder.plan(f, mode)), batch);
-    const out: (EncodedItem | EncodeFailure)[] = [];
-    for (const f of items) {
-      const r = encoder.encode(f, mode);
-      out.push(r);
-      if ('code' in r) break;
+  /**
+   * Encodes each request's items in order. The Rust binding runs every plan of the group in
+   * lockstep (one batch call per round); the card's library stops a request at its first failure.
+   */
+  const encodeGroup = async (groups: FormattedItem[][], modes: TruncationMode[]): Promise<(EncodedItem | EncodeFailure)[][]> => {
+    if (batch) {
+      const flat = await encodePlans(groups.flatMap((items, k) => items.map((f) => encoder.plan(f, modes[k]!))), batch);
+      let at = 0;
+      return groups.map((items) => flat.slice(at, (at += items.length)));
     }
-    return out;
+    return groups.map((items, k) => {
+      const out: (EncodedItem | EncodeFailure)[] = [];
+      for (const f of items) {
+        const r = encoder.encode(f, modes[k]!);
+        out.push(r);
+        if ('code' in r) break;
+      }
+      return out;
+    });
+  };
+
+  /** Renders a request's items; the first one that cannot be rendered fails the request. */
+  const formatAll = ({ items, format }: TokenizeRequest): { formatted: FormattedItem[]; failure: TokenizeFailure | null } => {
+    const formatted: FormattedItem[] = [];
+    for (let i = 0; i < items.length; i++) {
+      try {
+        formatted.push(formatter.format(items[i]!, format));
+      } catch (err) {
+        if (!(err instanceof FormatError)) throw err;
+        return { formatted, failure: { index: i, code: err.code, message: err.message } };
+      }
+    }
+    return { formatted, failure: null };
+  };
+
+  /** One request's answer: its first failure (encoding first, as items are read in order), or its packed ids. */
+  const answer = (req: TokenizeRequest, formatted: FormattedItem[], formatFailure: TokenizeFailure | null, encoded: (EncodedItem | EncodeFailure)[]) => {
+    const bad = encoded.findIndex((r) => 'code' in r);
+    if (bad >= 0) return { result: { failure: { index: bad, ...(encoded[bad] as EncodeFailure) } }, transfer: [] };
+    if (formatFailure) return { result: { failure: formatFailure }, transfer: [] };
+    const ok = encoded as EncodedItem[];
+    const truncated = Uint8Array.from(ok, (r) => (r.truncated ? 1 : 0));
+    const packed = packRows(ok.map((r) => r.ids), ok.map((r) => r.typeIds));
+    const explained = req.explain
+      ? formatted.map((f, i) => ({ text: f.text, ...(f.second !== undefined && { textPair: f.second }), tokens: encoder.tokenStrings(ok[i]!.ids) }))
+      : undefined;
+    return { result: { ...packed, truncated, ...(explained && { explained }) }, transfer: [...packedBuffers(packed), truncated.buffer] };
   };
 
   return {
     info: { specialTokens: encoder.before.length + encoder.after.length, pairs: encoder.pairs },
     handler: {
-      async handle({ items, format, mode, explain }) {
-        // A request fails as a whole at its first item that cannot be formatted or encoded.
-        const formatted: FormattedItem[] = [];
-        let formatFailure: TokenizeFailure | null = null;
-        for (let i = 0; i < items.length && !formatFailure; i++) {
-          try {
-            formatted.push(formatter.format(items[i]!, format));
-          } catch (err) {
-            if (!(err instanceof FormatError)) throw err;
-            formatFailure = { index: i, code: err.code, message: err.message };
-          }
-        }
-        const encoded = await encodeAll(formatted, mode);
-        const bad = encoded.findIndex((r) => 'code' in r);
-        if (bad >= 0) return { result: { failure: { index: bad, ...(encoded[bad] as EncodeFailure) } } };
-        if (formatFailure) return { result: { failure: formatFailure } };
-        const ok = encoded as EncodedItem[];
-        const truncated = Uint8Array.from(ok, (r) => (r.truncated ? 1 : 0));
-        const packed = packRows(ok.map((r) => r.ids), ok.map((r) => r.typeIds));
-        const explained = explain
-          ? formatted.map((f, i) => ({ text: f.text, ...(f.second !== undefined && { textPair: f.second }), tokens: encoder.tokenStrings(ok[i]!.ids) }))
-          : undefined;
-        return { result: { ...packed, truncated, ...(explained && { explained }) }, transfer: [...packedBuffers(packed), truncated.buffer] };
+      // Several requests per message (TokenizerPool groups those that waited for a free worker).
+      async handle(requests) {
+        const rendered = requests.map(formatAll);
+        const encoded = await encodeGroup(
+          rendered.map((r) => r.formatted),
+          requests.map((r) => r.mode),
+        );
+        const answers = requests.map((req, k) => answer(req, rendered[k]!.formatted, rendered[k]!.failure, encoded[k]!));
+        return { result: answers.map((a) => a.result), transfer: answers.flatMap((a) => a.transfer) };
       },
     },
   };

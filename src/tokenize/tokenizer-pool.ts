@@ -72,19 +72,43 @@ export type TokenizeFailure =
 /** A request fails as a whole at its first item that cannot be encoded. */
 export type TokenizeResult = TokenizedBatch | { failure: TokenizeFailure };
 
-/** Tokenizer worker threads; each request goes whole to the least busy one. */
+/** Items one worker message may carry when requests are grouped (a bigger single request still goes alone). */
+const GROUP_ITEMS = 256;
+
+interface Pending {
+  req: TokenizeRequest;
+  resolve: (r: TokenizeResult) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Tokenizer worker threads. A request goes at once to an idle worker; requests that arrive
+ * while every worker is busy wait here and go together, in one message, to the next free one.
+ * One-item requests (an RL trainer's traffic) then cost one worker round trip per group, not
+ * each, and the worker tokenizes the group in one pass.
+ */
 export class TokenizerPool {
-  private readonly pool: WorkerPool<TokenizeInfo, TokenizeRequest, TokenizeResult>;
+  private readonly pool: WorkerPool<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>;
+  private readonly pending: Pending[] = [];
+  private sent = 0;
 
   /** @param onRestart called when a dead worker is replaced */
   constructor(size: number, data: TokenizeWorkerData, onRestart?: () => void) {
     const url = new URL('./tokenize-worker.js', import.meta.url);
-    this.pool = new WorkerPool(size, (i) => new WorkerClient(url, data, `tokenizer-${i}`), { onRestart: () => onRestart?.() });
+    this.pool = new WorkerPool(size, (i) => new WorkerClient(url, data, `tokenizer-${i}`), {
+      onRestart: () => onRestart?.(),
+      onAvailable: () => this.flush(),
+    });
   }
 
   /** False while a dead worker is being replaced. */
   get healthy(): boolean {
     return this.pool.healthy;
+  }
+
+  /** Worker messages sent so far (each carries one or more requests). */
+  get messages(): number {
+    return this.sent;
   }
 
   /** Busy milliseconds of the tokenizer threads (see WorkerPool.busyMs). */
@@ -98,10 +122,29 @@ export class TokenizerPool {
   }
 
   tokenize(items: ScoreItem[], format: InputFormat, mode: TruncationMode, explain = false): Promise<TokenizeResult> {
-    return this.pool.call({ items, format, mode, ...(explain && { explain }) });
+    return new Promise((resolve, reject) => {
+      this.pending.push({ req: { items, format, mode, ...(explain && { explain }) }, resolve, reject });
+      this.flush();
+    });
+  }
+
+  /** Sends what waits, in groups of at most GROUP_ITEMS items, to each idle worker. */
+  private flush(): void {
+    while (this.pending.length > 0 && this.pool.idle > 0) {
+      let n = 0;
+      let items = 0;
+      while (n < this.pending.length && (n === 0 || items + this.pending[n]!.req.items.length <= GROUP_ITEMS)) items += this.pending[n++]!.req.items.length;
+      const group = this.pending.splice(0, n);
+      this.sent++;
+      this.pool.call(group.map((p) => p.req)).then(
+        (results) => group.forEach((p, i) => p.resolve(results[i]!)),
+        (err: Error) => group.forEach((p) => p.reject(err)),
+      );
+    }
   }
 
   close(): Promise<void> {
+    for (const p of this.pending.splice(0)) p.reject(new Error('tokenizer pool is closed'));
     return this.pool.terminate();
   }
 }

@@ -7,6 +7,8 @@ export interface WorkerPoolOptions {
   onRestart?: (index: number, reason: Error) => void;
   /** Delay before a replacement that failed to start is tried again; doubles up to 5 s. */
   retryDelayMs?: number;
+  /** Called whenever a worker may have become free: a call settled, or a worker started. */
+  onAvailable?: () => void;
 }
 
 interface Waiting<Req, Res> {
@@ -50,6 +52,11 @@ export class WorkerPool<Info, Req, Res> {
   /** The worker in each slot now. */
   get workers(): readonly WorkerClient<Info, Req, Res>[] {
     return this.slots;
+  }
+
+  /** Living workers running nothing: a call made now would start at once. */
+  get idle(): number {
+    return this.slots.reduce((n, w) => n + (w.alive && w.inFlight === 0 ? 1 : 0), 0);
   }
 
   /** Busy milliseconds of the workers in the slots now (a replaced worker's time drops out). */
@@ -100,6 +107,7 @@ export class WorkerPool<Info, Req, Res> {
         .finally(() => {
           this.running.delete(run);
           this.dispatch();
+          this.opts.onAvailable?.();
         });
     }
   }
@@ -110,6 +118,7 @@ export class WorkerPool<Info, Req, Res> {
     w.ready.then(
       () => {
         this.dispatch();
+        this.opts.onAvailable?.();
         void w.died.then((err) => this.replace(index, err));
       },
       (err: Error) => {

@@ -4,7 +4,7 @@ import { selectBatch, type SelectLimits } from '../../src/batch/select-batch.js'
 
 /** Items queued at the given times (default 0). */
 const q = (lengths: number[], at: number[] = []) => lengths.map((length, i) => ({ length, enqueuedAt: at[i] ?? 0 }));
-const limits = (maxItems: number, maxTokens: number, deadlineMs = 1000): SelectLimits => ({ maxItems, maxTokens, deadlineMs });
+const limits = (maxItems: number, maxTokens: number, deadlineMs = 1000, minEfficiency = 0): SelectLimits => ({ maxItems, maxTokens, deadlineMs, minEfficiency });
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
 test('with no item overdue, the full batch with the least padding goes first', () => {
@@ -30,6 +30,28 @@ test('a queue smaller than one batch goes whole; limits on items and tokens alwa
   // The oldest, overdue, goes alone if even it exceeds the budget by itself.
   assert.deepEqual(selectBatch(q([900, 10]), limits(64, 500), 5000), [0]);
   assert.deepEqual(selectBatch([], limits(8, 100), 0), []);
+});
+
+test('with an efficiency floor, a short queue goes as a batch of like lengths and the outliers wait', () => {
+  // Oldest 100; 98 and 101 keep the batch above 0.9 real/computed tokens, 30 and 200 would not.
+  const queue = q([100, 30, 98, 200, 101]);
+  assert.deepEqual(sorted(selectBatch(queue, limits(64, 100_000, 1000, 0.9), 0)), [0, 2, 4]);
+  assert.deepEqual(sorted(selectBatch(queue, limits(64, 100_000, 1000, 0), 0)), [0, 1, 2, 3, 4], 'no floor: the whole queue');
+  // The oldest always goes, even when nothing else fits beside it.
+  assert.deepEqual(selectBatch(q([500, 10, 12]), limits(64, 100_000, 1000, 0.9), 0), [0]);
+  // The best full batch ([20, 30]: 0.83) is below the floor: the oldest goes with what fits it.
+  const full = q([100, 20, 60, 30]);
+  assert.deepEqual(sorted(selectBatch(full, limits(2, 100_000, 1000, 0), 0)), [1, 3]);
+  assert.deepEqual(selectBatch(full, limits(2, 100_000, 1000, 0.9), 0), [0]);
+  for (let seed = 1; seed < 200; seed++) {
+    let x = seed;
+    const lengths = Array.from({ length: 1 + (seed % 13) }, () => ((x = (x * 1103515245 + 12345) >>> 0) % 300) + 8);
+    const picked = selectBatch(q(lengths), limits(64, 2048, 1000, 0.9), 0);
+    const real = picked.reduce((a, i) => a + lengths[i]!, 0);
+    const computed = picked.length * Math.max(...picked.map((i) => lengths[i]!));
+    assert.ok(picked.length === 1 || real >= 0.9 * computed, `seed ${seed}: ${real}/${computed}`);
+    assert.ok(picked.length >= 1 && computed <= Math.max(2048, lengths[picked[0]!]!));
+  }
 });
 
 test('simulated saturation: padding stays small and no item waits much past its deadline', (t) => {

@@ -6,8 +6,8 @@ const batches: number[][] = [];
 
 let t: TestApp;
 before(async () => {
-  // A budget large enough that short and long items can share a batch.
-  t = await startApp({ MAX_WAIT_MS: '20', MAX_BATCH_TOKENS: '65536' }, recordingBackend(batches));
+  // A budget large enough, and no padding floor, so that short and long items share a batch.
+  t = await startApp({ MAX_WAIT_MS: '20', MAX_BATCH_TOKENS: '65536', MIN_PADDING_EFFICIENCY: '0' }, recordingBackend(batches));
 });
 after(() => t.close());
 
