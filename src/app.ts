@@ -10,13 +10,17 @@ import { errorHandler, frameworkErrors } from './http/plugins/error-handler.js';
 import { loadShedding } from './http/plugins/load-shedding.js';
 import { observability } from './http/plugins/observability.js';
 import { securityHeaders } from './http/plugins/security-headers.js';
+import { classifyRoute } from './http/routes/classify.js';
 import { compareRoute } from './http/routes/compare.js';
 import { getRewardRoute } from './http/routes/get-reward.js';
 import { healthRoutes } from './http/routes/health/index.js';
 import { metricsRoute } from './http/routes/metrics.js';
 import { openapiRoute } from './http/routes/openapi.js';
+import { predictRoute } from './http/routes/predict.js';
 import { rankRoute } from './http/routes/rank.js';
+import { rerankRoute } from './http/routes/rerank.js';
 import { scoreRoute } from './http/routes/score.js';
+import { slimeRewardRoute } from './http/routes/slime-reward.js';
 import { tokenizeRoute } from './http/routes/tokenize.js';
 import { modelsRoute } from './http/routes/v1/models.js';
 import { requestSchemas } from './http/schemas.js';
@@ -79,5 +83,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(rankRoute, { lifecycle, schemas });
   await app.register(getRewardRoute, { lifecycle, schemas });
   await app.register(tokenizeRoute, { lifecycle, schemas });
+  // Other frameworks' reward clients, each on its own route with its own wire format.
+  await app.register(classifyRoute, { lifecycle, schemas });
+  await app.register(predictRoute, { lifecycle, schemas });
+  await app.register(rerankRoute, { lifecycle, schemas });
+  await app.register(slimeRewardRoute, { lifecycle, schemas });
   return app;
 }

@@ -9,6 +9,7 @@ export const ERROR_CODES = Object.freeze({
   payload_too_large: { status: 413, message: 'Request body is too large' },
   invalid_request: { status: 422, message: 'Request body does not match the schema' },
   too_many_items: { status: 422, message: 'Too many items in one request' },
+  empty_input: { status: 422, message: 'The request has nothing to score' },
   text_too_long: { status: 422, message: 'A text is longer than the character limit' },
   item_too_long: { status: 422, message: 'An item is longer than the model accepts' },
   response_too_long: { status: 422, message: 'A response alone is longer than the model accepts' },

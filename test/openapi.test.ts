@@ -42,6 +42,11 @@ for (const [route, name, key] of [
   ['/rank', 'RankRequest', 'rank'],
   ['/get_reward', 'GetRewardRequest', 'getReward'],
   ['/tokenize', 'TokenizeRequest', 'tokenize'],
+  ['/classify', 'ClassifyRequest', 'classify'],
+  ['/v1/classify', 'ClassifyRequest', 'classify'],
+  ['/predict', 'PredictRequest', 'predict'],
+  ['/rerank', 'RerankRequest', 'rerank'],
+  ['/reward', 'SlimeRewardRequest', 'slimeReward'],
 ] as const) {
   test(`openapi.yaml ${name} and the zod schema of ${route} agree on fields and required fields`, () => {
     const zodJson = z.toJSONSchema(schemas[key], { io: 'input' }) as Json;

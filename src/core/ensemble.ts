@@ -23,6 +23,10 @@ export class Ensemble implements ScoringTarget {
     return this.members[0]!.temperature;
   }
 
+  get maxLength(): number {
+    return Math.min(...this.members.map((m) => m.maxLength));
+  }
+
   /** Members may tokenize differently: ask one of them. */
   tokenize(): Promise<TokenizedItem[]> {
     const names = this.members.map((m) => m.name).join(', ');

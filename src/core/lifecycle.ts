@@ -43,12 +43,13 @@ export class Lifecycle {
   }
 
   /**
-   * The model or ensemble for new scoring work: the one named, or the default.
+   * The model or ensemble for new scoring work: the one named, or the default (`byPath`: see
+   * ModelRegistry.resolve).
    * @throws ServiceError 503 while starting or draining; 404 model_not_found for an unknown name.
    */
-  acceptWork(model?: string): ScoringTarget {
+  acceptWork(model?: string, opts: { byPath?: boolean } = {}): ScoringTarget {
     if (this.phase === 'draining') throw new ServiceError('shutting_down');
     if (!this.loaded || this.phase !== 'ready') throw new ServiceError('not_ready');
-    return this.loaded.resolve(model);
+    return this.loaded.resolve(model, opts);
   }
 }

@@ -58,17 +58,26 @@ export class ModelRegistry {
   }
 
   /**
-   * The model or ensemble a request names, or the default.
+   * The model or ensemble a request names, or the default. With `byPath`, a name that is no
+   * served name but contains "/" (a checkpoint path, as verl sends its reward model's path)
+   * resolves to the served model named like its last path segment.
    * @throws ServiceError 404 model_not_found.
    */
-  resolve(name: string | undefined): ScoringTarget {
+  resolve(name: string | undefined, opts: { byPath?: boolean } = {}): ScoringTarget {
     if (name === undefined) return this.defaultTarget;
-    const t = this.models.get(name) ?? this.groups.get(name);
+    const t = this.models.get(name) ?? this.groups.get(name) ?? (opts.byPath ? this.byLastSegment(name) : undefined);
     if (!t) {
       const known = [...this.models.keys(), ...this.groups.keys()].map((n) => JSON.stringify(n)).join(', ');
       throw new ServiceError('model_not_found', `No model or ensemble named ${JSON.stringify(name.slice(0, 128))}; served: ${known}`);
     }
     return t;
+  }
+
+  /** The served model named like the last segment of a path ("/ckpt/Name/" → "Name"), if any. */
+  private byLastSegment(name: string): ModelTarget | undefined {
+    if (!name.includes('/')) return undefined;
+    const last = name.replace(/\/+$/, '').split('/').pop();
+    return last ? this.models.get(last) : undefined;
   }
 
   async close(): Promise<void> {

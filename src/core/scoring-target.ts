@@ -37,6 +37,10 @@ export interface Scored {
   /** Every head by id2label name, for a model with several heads. */
   heads?: Record<string, number[]>;
   ensemble?: EnsembleScores;
+  /** A model's raw output per item, every column (what classification protocols report); not on an ensemble. */
+  logits?: number[][];
+  /** The config.json id2label name of each output column, null where it has none; with `logits`. */
+  labels?: (string | null)[];
   truncated: boolean[];
   tokens: number;
   timings: StageTimings;
@@ -47,6 +51,8 @@ export interface ScoringTarget {
   readonly name: string;
   /** T of σ((r_a − r_b)/T) and softmax(r/T). */
   readonly temperature: number;
+  /** Tokens an item may hold (an ensemble's: its shortest member's). */
+  readonly maxLength: number;
   score(items: ScoreItem[], opts: TargetOptions): Promise<Scored>;
   /** What each item renders and tokenizes to for this target's model (POST /tokenize). */
   tokenize(items: ScoreItem[], opts: Pick<TargetOptions, 'truncation' | 'format'>): Promise<TokenizedItem[]>;
@@ -70,6 +76,10 @@ export class ModelTarget implements ScoringTarget {
 
   get temperature(): number {
     return this.runtime.folder.reward.temperature;
+  }
+
+  get maxLength(): number {
+    return this.runtime.folder.reward.maxLength;
   }
 
   /** The input format for these items, refusing what the model cannot render before any work. */
@@ -98,6 +108,8 @@ export class ModelTarget implements ScoringTarget {
       model: this.name,
       rewards: opts.normalize ? normalize(raw, rt.folder.reward.normalization) : raw,
       raw,
+      logits: items.map((_, i) => Array.from(r.logits.subarray(i * r.numLabels, (i + 1) * r.numLabels))),
+      labels: rt.headNames.map((_, k) => rt.folder.labels[k] ?? null),
       truncated: r.truncated,
       tokens: r.tokens,
       timings: r.timings,

@@ -22,10 +22,13 @@ export interface Message {
 
 /**
  * An item as clients send it: a prompt/response pair joined per the input format, a
- * conversation (whole, or a prompt conversation plus the response), or finished text.
+ * conversation (whole, or a prompt conversation plus the response), finished text, or token ids
+ * (vLLM's token input, read as given). `specialTokens: false` tokenizes a conversation or text
+ * without the tokenizer's special tokens (vLLM's `add_special_tokens`); such an item, like ids,
+ * is truncated by dropping its oldest tokens.
  */
-export type ScoreItem = { prompt: string | Message[]; response: string } | { messages: Message[] }
-  | { text: string };
+export type ScoreItem = { prompt: string | Message[]; response: string } | { messages: Message[]; specialTokens?: boolean }
+  | { text: string; specialTokens?: boolean } | { ids: number[] };
 
 /**
  * How `{prompt, response}` items become model input: the reward.json string template, the
@@ -49,6 +52,10 @@ export interface FormattedItem {
    * whole rollouts as text and cannot shorten them; structured items get 422 instead.
    */
   readonly cutLastTurn?: boolean;
+  /** False: tokenize without the tokenizer's special tokens (and never strip any from the text). */
+  readonly specials?: false;
+  /** Token ids given by the client: not tokenized, only checked and truncated. */
+  readonly ids?: readonly number[];
 }
 
 /** Thrown for an item the model's formats cannot render; the caller maps it to a 422. */
@@ -65,7 +72,7 @@ export class FormatError extends Error {
 /** Whether rendering the item needs the chat template under `format`. */
 export function needsChat(item: ScoreItem, format: InputFormat): boolean {
   if ('messages' in item) return true;
-  if ('text' in item) return false;
+  if ('text' in item || 'ids' in item) return false;
   return typeof item.prompt !== 'string' || format === 'chat';
 }
 
@@ -89,6 +96,12 @@ export class Formatter {
 
   /** @throws FormatError when the item needs a chat template the model lacks, or the template refuses it. */
   format(item: ScoreItem, format: InputFormat = 'template'): FormattedItem {
+    if ('ids' in item) return { text: '', prefix: null, ids: item.ids };
+    const f = this.render(item, format);
+    return 'specialTokens' in item && item.specialTokens === false ? { text: f.text, prefix: null, specials: false } : f;
+  }
+
+  private render(item: Exclude<ScoreItem, { ids: number[] }>, format: InputFormat): FormattedItem {
     if ('text' in item) return { text: item.text, prefix: this.lastTurnPrefix(item.text, format), cutLastTurn: true };
     if ('messages' in item) return this.renderChat(item.messages);
     if (typeof item.prompt !== 'string') return this.renderChat([...item.prompt, { role: 'assistant', content: item.response }]);

@@ -9,6 +9,8 @@ import { timingHeaders } from './timing-headers.js';
 /** What admission needs to know of a parsed body: the model it names, its size, its deadline. */
 export interface Admission {
   model?: string | undefined;
+  /** Also resolve a checkpoint path by its last segment (vLLM clients send the model's path). */
+  byPath?: boolean;
   /** Items or pairs, for the access log. */
   items: number;
   timeoutMs?: number | undefined;
@@ -32,7 +34,7 @@ export async function handle<S extends z.ZodType, I>(
   lifecycle.acceptWork();
   const body = parseBody(schema, request.body);
   const a = admission(body);
-  const target = lifecycle.acceptWork(a.model);
+  const target = lifecycle.acceptWork(a.model, { byPath: a.byPath ?? false });
   request.items = a.items;
   const result = await operation({ target, signal: clientAbortSignal(reply, a.timeoutMs) }, input(body));
   if (result.timings) timingHeaders(reply, result.timings);

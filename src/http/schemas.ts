@@ -66,6 +66,26 @@ export function requestSchemas(limits: Limits) {
   const pair = z.union([z.strictObject({ prompt, a: text, b: text }), z.strictObject({ prompt, chosen: text, rejected: text })], {
     error: 'must be {"prompt", "a", "b"} or {"prompt", "chosen", "rejected"}',
   });
+  // Foreign protocols' requests: their field names and defaults; unknown fields are ignored, as
+  // vLLM (extra="allow") and TEI (serde) ignore them, so a client that sends more still works.
+  const nonEmpty = z.string().min(1).max(limits.maxCharsPerText);
+  const tokenIds = z.array(z.number().int().min(0)).min(1).max(limits.maxCharsPerText);
+  const flag = z.boolean().nullish();
+  const vllmCommon = {
+    // verl sends the reward model's path here; see ModelRegistry.resolve.
+    model: z.string().min(1).max(1024).nullish(),
+    user: z.string().max(256).nullish(),
+    truncate_prompt_tokens: z.number().int().min(-1).nullish(),
+    request_id: z.string().max(256).optional(),
+    priority: z.number().int().default(0),
+    use_activation: flag,
+    activation: flag,
+    softmax: flag,
+    add_special_tokens: z.boolean().optional(),
+  };
+  const direction = z.enum(['Left', 'Right', 'left', 'right']).optional();
+  const teiOptions = { raw_scores: z.boolean().default(false), truncate: z.boolean().nullish(), truncation_direction: direction };
+  const textOrPair = z.array(nonEmpty).min(1).max(2);
   return {
     score: z.strictObject({ items: many(item), ...options }),
     // What /score would feed the model, without scoring it.
@@ -83,6 +103,45 @@ export function requestSchemas(limits: Limits) {
       model: options.model,
       timeout_ms: timeout,
     }),
+    // vLLM's /classify: ClassificationCompletionRequest | ClassificationChatRequest.
+    classify: z.union(
+      [
+        z.looseObject({
+          input: z.union([nonEmpty, z.array(nonEmpty).max(limits.maxItemsPerRequest), tokenIds, z.array(tokenIds).max(limits.maxItemsPerRequest)]),
+          ...vllmCommon,
+        }),
+        z
+          .looseObject({
+            messages,
+            ...vllmCommon,
+            add_generation_prompt: z.boolean().optional(),
+            continue_final_message: z.boolean().optional(),
+            chat_template: z.string().nullish(),
+            chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
+          })
+          .check((ctx) => {
+            // The model's own template renders the conversation as it was trained to read it.
+            const v = ctx.value;
+            const fail = (path: string, message: string): void => void ctx.issues.push({ code: 'custom', input: v, path: [path], message });
+            if (v.add_generation_prompt === true) fail('add_generation_prompt', 'must be false: a reward model reads finished conversations');
+            if (v.continue_final_message === true) fail('continue_final_message', 'must be false: a reward model reads finished conversations');
+            if (typeof v.chat_template === 'string') fail('chat_template', "is not supported: the model's own chat template is used");
+            if (v.chat_template_kwargs && Object.keys(v.chat_template_kwargs).length > 0) fail('chat_template_kwargs', 'are not supported');
+          }),
+      ],
+      { error: 'must have "input" (text, texts or token ids) or "messages"' },
+    ),
+    // TEI's /predict: a text, a pair, or a batch of texts and pairs.
+    predict: z.looseObject({
+      inputs: z.union([nonEmpty, textOrPair, z.array(textOrPair).min(1).max(limits.maxItemsPerRequest)], {
+        error: 'must be a text, a pair [a, b], or a list of texts and pairs [[a], [a, b], ...]',
+      }),
+      ...teiOptions,
+    }),
+    // TEI's /rerank; empty `texts` is TEI's Empty error, raised by the operation.
+    rerank: z.looseObject({ query: nonEmpty, texts: z.array(nonEmpty).max(limits.maxItemsPerRequest), ...teiOptions, return_text: z.boolean().default(false) }),
+    // slime's remote reward model request; `label` is sent and not used.
+    slimeReward: z.looseObject({ prompt: z.union([text, messages]), response: text, label: z.unknown().optional() }),
   };
 }
 

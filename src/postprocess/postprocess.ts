@@ -77,3 +77,12 @@ export function ensembleStats(members: readonly (readonly number[])[], k: number
 export function agreement<T>(votes: readonly T[], verdict: T): number {
   return votes.filter((v) => v === verdict).length / votes.length;
 }
+
+/**
+ * A classifier's probabilities from its logits: σ for one class, softmax for several (vLLM's
+ * classify pooler and TEI's predict without raw_scores).
+ */
+export function classProbabilities(logits: readonly number[]): number[] {
+  if (logits.length === 1) return [sigmoid(logits[0]!)];
+  return firstChoice(logits, 1);
+}

@@ -14,11 +14,13 @@ export interface EncodedItem {
 }
 
 /** Why an item could not be encoded; mapped to a 422 by the caller. */
-export interface EncodeFailure {
-  code: 'item_too_long' | 'response_too_long';
-  /** Token count of the whole item (for item_too_long) or of the response part. */
-  length: number;
-}
+export type EncodeFailure =
+  | {
+      code: 'item_too_long' | 'response_too_long';
+      /** Token count of the whole item (for item_too_long) or of the response part. */
+      length: number;
+    }
+  | { code: 'invalid_request'; message: string };
 
 /** Where the post-processor puts its special tokens around a pair, and the type id of each part. */
 interface PairLayout {
@@ -117,6 +119,7 @@ export class TokenEncoder {
    */
   *plan(item: FormattedItem, mode: TruncationMode): EncodePlan {
     if (item.second !== undefined) return yield* this.encodePair(item.text, item.second, mode);
+    if (item.ids !== undefined || item.specials === false) return yield* this.plain(item, mode);
     const { text, prefix } = item;
     const budget = this.budget;
     const specials = this.before.length + this.after.length;
@@ -182,6 +185,23 @@ export class TokenEncoder {
   /** All of a text's tokens (for exact lengths in error replies). */
   private *whole(text: string, tail: Tail): Tokenizing<Tail> {
     return tail.from === 0 ? tail : { ids: yield text, from: 0 };
+  }
+
+  /**
+   * Given ids, or text without special tokens: the tokens as they are, the oldest dropped when
+   * longer than max_length (as an HF tokenizer with truncation_side "left" does).
+   */
+  private *plain(item: FormattedItem, mode: TruncationMode): EncodePlan {
+    const tail: Tail = item.ids ? { ids: item.ids as number[], from: 0 } : yield* this.tailTokens(item.text, this.maxLength);
+    if (item.ids) {
+      // An id outside the vocabulary would index past the embedding table.
+      const bad = item.ids.find((id) => this.tokenizer.id_to_token(id) === undefined);
+      if (bad !== undefined) return { code: 'invalid_request', message: `token id ${bad} is not in the vocabulary of the model's tokenizer` };
+    }
+    if (tail.ids.length === 0) return { code: 'invalid_request', message: 'the item has no tokens' };
+    if (tail.ids.length <= this.maxLength) return { ids: tail.ids, truncated: false };
+    if (mode === 'error') return { code: 'item_too_long', length: (yield* this.whole(item.text, tail)).ids.length };
+    return { ids: tail.ids.slice(tail.ids.length - this.maxLength), truncated: true };
   }
 
   /** `tokenizer(first, second)`: the pair template's special tokens and type ids; the first text is cut from its start. */

@@ -37,3 +37,24 @@ test('with a tiny queue, excess requests get 429 at once and the accepted ones s
   const metrics = (await t.app.inject({ url: '/metrics' })).body;
   assert.match(metrics, /reward_failures_total\{reason="overloaded"\} 8/);
 });
+
+test('a full queue on vLLM /classify is 503 with Retry-After (verl retries 5xx, never 4xx); on TEI /predict 429 Overloaded', async () => {
+  const texts = (i: number) => Array.from({ length: 4 }, (_, k) => `\n\nHuman: ${filler(i * 10 + k, 200)}\n\nAssistant: ${filler(k, 20)}`);
+  const classify = await Promise.all(Array.from({ length: 10 }, (_, i) => post(t.app, '/classify', { input: texts(i), truncate_prompt_tokens: -1 })));
+  const refused = classify.filter((r) => r.status !== 200);
+  assert.equal(refused.length, 8);
+  for (const r of refused) {
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['retry-after'], '1');
+    assert.deepEqual(r.body.error, { message: r.body.error.message, type: 'Service Unavailable', param: null, code: 503 });
+  }
+  const predict = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => post(t.app, '/predict', { inputs: texts(i).map((x) => [x]), truncate: true })),
+  );
+  const full = predict.filter((r) => r.status !== 200);
+  assert.equal(full.length, 8);
+  for (const r of full) {
+    assert.equal(r.status, 429);
+    assert.equal(r.body.error_type, 'Overloaded');
+  }
+});

@@ -20,6 +20,30 @@ test('/get_reward (OpenRLHF remote RM): rewards and scores equal /score on the s
   assert.deepEqual(r.body.extra_logs, {});
 });
 
+// OpenRLHF's current async client, one sample per request: OpenRLHF/OpenRLHF @ 4635b7c9 :
+// openrlhf/trainer/ray/rollout_worker.py (_compute_remote_reward) and @ 439f5791 :
+// openrlhf/trainer/ray/vllm_engine/executor.py (_maybe_compute_remote_reward, _extract_scalar);
+// the payload is {"query": [q], "prompts": [p], "labels": [l]} with l possibly None. The older
+// client (@ 9b8641c1 : openrlhf/utils/remote_rm_utils.py) reads response["rewards"].
+test("/get_reward as OpenRLHF's current client reads it: .get('rewards'), .get('scores') or rewards, .get('extra_logs') or {}", async () => {
+  const q = query[1]!;
+  const res = await t.app.inject({ method: 'POST', url: '/get_reward', payload: { query: [q], prompts: [q.slice(0, 30)], labels: [null] } });
+  // aiohttp's response.json() needs an application/json content type.
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers['content-type']), /^application\/json/);
+  const rewardsInfo = res.json();
+  const extract = (v: unknown) => (Array.isArray(v) ? v[0] : v); // executor.py _extract_scalar
+  const reward = extract(rewardsInfo.rewards);
+  const score = extract(rewardsInfo.scores ?? rewardsInfo.rewards);
+  const extraLogs = rewardsInfo.extra_logs ?? {};
+  const s = await post(t.app, '/score', { items: [{ text: q }] });
+  assert.equal(reward, s.body.rewards[0]);
+  assert.equal(score, s.body.rewards[0]);
+  assert.equal(typeof extraLogs, 'object');
+  // Older client: response["rewards"], one per query.
+  assert.deepEqual(rewardsInfo['rewards'], [s.body.rewards[0]]);
+});
+
 test('/get_reward: one query still gets lists', async () => {
   const r = await post(t.app, '/get_reward', { query: [query[0]], prompts: null, labels: null });
   assert.equal(r.status, 200);

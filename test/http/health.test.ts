@@ -37,6 +37,12 @@ test('/v1/models describes the model and its serving settings', async () => {
   assert.deepEqual(m.inputs, ['input_ids', 'attention_mask']);
   assert.deepEqual(m.outputs, [{ index: 0, name: 'reward' }]);
   assert.equal(m.batching.max_batch_size, 64);
+  // OpenAI / vLLM model card fields (vllm-project/vllm @ 4fe45004 : vllm/entrypoints/openai/models/serving.py).
+  assert.equal(m.object, 'model');
+  assert.equal(m.owned_by, 'reward-server');
+  assert.equal(m.max_model_len, m.max_length);
+  assert.ok(Number.isInteger(m.created) && m.created <= Date.now() / 1000 && m.created > Date.now() / 1000 - 3600);
+  assert.equal(res.json().object, 'list');
 });
 
 test('/metrics exports the service metrics under one prefix', async () => {

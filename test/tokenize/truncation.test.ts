@@ -68,3 +68,23 @@ test('over HTTP: truncated items are marked; "error" mode gives 422 naming the i
   // A refused request holds no queue capacity afterwards.
   assert.equal(t.runtime.batcher.depth, 0);
 });
+
+test('given ids and text without special tokens (vLLM input): read as they are, the oldest dropped past max_length', () => {
+  const enc = new TokenEncoder(tokJson, tokCfg, 64);
+  const plainIds = new Tokenizer(tokJson, tokCfg).encode(filler(5, 200), { add_special_tokens: false }).ids;
+  assert.ok(plainIds.length > 64);
+  const text = enc.encode(fmt.format({ text: filler(5, 200), specialTokens: false }), 'auto');
+  assert.ok('ids' in text);
+  assert.deepEqual(text.ids, plainIds.slice(plainIds.length - 64), 'no special tokens, the last 64 kept');
+  assert.equal(text.truncated, true);
+  const ids = enc.encode(fmt.format({ ids: plainIds }), 'auto');
+  assert.deepEqual(ids, text);
+  const short = enc.encode(fmt.format({ ids: plainIds.slice(0, 10) }), 'auto');
+  assert.deepEqual(short, { ids: plainIds.slice(0, 10), truncated: false });
+  const refused = enc.encode(fmt.format({ ids: plainIds }), 'error');
+  assert.deepEqual(refused, { code: 'item_too_long', length: plainIds.length });
+  const refusedText = enc.encode(fmt.format({ text: filler(5, 200), specialTokens: false }), 'error');
+  assert.deepEqual(refusedText, { code: 'item_too_long', length: plainIds.length });
+  const unknown = enc.encode(fmt.format({ ids: [1, 10 ** 7] }), 'auto');
+  assert.ok('code' in unknown && unknown.code === 'invalid_request');
+});

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { ERROR_CODES, envelope, ServiceError, type ErrorCode } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
+import { dialectReply } from '../error-dialects.js';
 
 /** Fastify's own error codes that reach us, and the code of ours each maps to. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -43,7 +44,8 @@ export function frameworkErrors(_err: FastifyError, request: FastifyRequest, rep
 
 /**
  * The one place errors become HTTP responses: `{"error": {"code", "message"}}` with the status
- * from the table in errors.ts, and the one place failures are counted, by code
+ * from the table in errors.ts, or the route's error dialect (error-dialects.ts: vLLM's or TEI's
+ * body and status for the same code), and the one place failures are counted, by our code
  * (`reward_failures_total{reason}`). Messages are ours, never a stack or an internal path.
  */
 export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: number; metrics: Metrics }) => {
@@ -55,7 +57,9 @@ export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: n
     if (STATE_CODES.has(e.code)) request.log.info({ code: e.code }, 'request refused');
     else if (e.status >= 500) request.log.error({ err: e.cause ?? err, code: e.code }, 'request failed');
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
-    return reply.code(e.status).send(envelope(e.code, e.message));
+    // Errors raised before the handler (body parsing, auth hooks) still know their route.
+    const { status, body } = dialectReply(request.routeOptions.config?.errorDialect, e);
+    return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     const code: ErrorCode = 'not_found';

@@ -6,6 +6,8 @@ import { ServiceError } from '../../../errors.js';
 
 /** GET /v1/models: the served models and ensembles, and how they are served. */
 export async function modelsRoute(app: FastifyInstance, opts: { lifecycle: Lifecycle; config: Config }) {
+  // OpenAI's `created`: this server's start, in unix seconds.
+  const created = Math.floor(Date.now() / 1000);
   app.get('/v1/models', async () => {
     const models = opts.lifecycle.models;
     if (!models) throw new ServiceError('not_ready');
@@ -13,17 +15,21 @@ export async function modelsRoute(app: FastifyInstance, opts: { lifecycle: Lifec
     return {
       object: 'list',
       default: def,
-      data: models.all().map((rt) => ({ ...describe(rt, opts.config), default: rt.folder.name === def })),
+      data: models.all().map((rt) => ({ ...describe(rt, opts.config, created), default: rt.folder.name === def })),
       ensembles: models.ensembles().map((e) => ({ id: e.name, object: 'ensemble', members: e.members.map((m) => m.name), k: e.k, default: e.name === def })),
     };
   });
 }
 
-function describe(rt: ModelRuntime, c: Config) {
+function describe(rt: ModelRuntime, c: Config, created: number) {
   const { folder, backend, head } = rt;
   return {
     id: folder.name,
     object: 'model',
+    // OpenAI's and vLLM's model card fields, for clients that read them.
+    created,
+    owned_by: 'reward-server',
+    max_model_len: folder.reward.maxLength,
     max_length: folder.reward.maxLength,
     input_format: folder.reward.inputFormat,
     template: folder.reward.template,
