@@ -44,6 +44,11 @@ const SETTINGS = {
     help: 'an item queued this long goes in the next batch, ahead of better-packed ones',
   },
   MAX_QUEUE_ITEMS: { schema: int(1, 1_000_000), default: '4096', help: 'items accepted but not yet inferred; more gives 429' },
+  MAX_QUEUE_WAIT_MS: {
+    schema: int(1, 3_600_000),
+    default: '5000',
+    help: 'a request that would wait longer than this behind admitted work (at the measured drain rate) gets 429 with Retry-After',
+  },
   // Two sessions of one thread beat one session of two threads by ~20% on 2 cores (README).
   INFER_WORKERS: { schema: int(1, 64), default: String(Math.min(2, os.availableParallelism())), help: 'inference worker threads, one ORT session each' },
   INTRA_OP_THREADS: { schema: int(0, 256), default: '0', help: 'ONNX Runtime intra-op threads per worker; 0 = cores ÷ workers' },
@@ -56,7 +61,13 @@ const SETTINGS = {
     default: 'basic',
     help: 'ONNX Runtime graph optimization level (npm run bench compares them)',
   },
-  TOKENIZER_WORKERS: { schema: int(1, 64), default: '1', help: 'tokenization worker threads' },
+  // Requests are sliced and take turns on the tokenizer threads; a second thread keeps one-item
+  // traffic moving beside a huge request, where cores allow it.
+  TOKENIZER_WORKERS: {
+    schema: int(1, 64),
+    default: String(Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)))),
+    help: 'tokenization worker threads (default cores ÷ 2, 1 to 4)',
+  },
   // The card's library stays the default; 'rust' gave ×1.37 S on 2 cores (1,339 vs 979 items/s,
   // bench/RESULTS.md section 2), so the CPU overlay in k8s/ sets it.
   TOKENIZER_LIBRARY: {

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import type { TokenizedBatch } from '../tokenize/tokenizer-pool.js';
 import { packRows } from '../util/pack-rows.js';
 import { selectBatch } from './select-batch.js';
+import { ServiceRate } from './service-rate.js';
 
 /** Why a request's signal aborted: its own ServiceError (a deadline) or the client leaving. */
 export function abortError(signal: AbortSignal): ServiceError {
@@ -19,6 +20,8 @@ export interface BatcherOptions {
   queueDeadlineMs: number;
   /** See SelectLimits.minEfficiency. */
   minPaddingEfficiency: number;
+  /** A request that would wait longer than this behind the work already admitted gets 429. */
+  maxQueueWaitMs: number;
 }
 
 /** Model output for the items of one request, in request order. */
@@ -114,6 +117,7 @@ export class Batcher {
   /** Requests not yet answered, queued or running. */
   private readonly jobs = new Set<Job>();
   private stopped: ServiceError | null = null;
+  private readonly rate = new ServiceRate();
 
   constructor(
     private readonly backend: Backend,
@@ -127,14 +131,23 @@ export class Batcher {
   }
 
   /**
-   * Admits `items` items or refuses at once.
-   * @throws ServiceError `overloaded` (429) when the queue would overflow.
+   * Admits `items` items or refuses at once: when the queue would overflow, or when the work
+   * already admitted would take longer than `maxQueueWaitMs` at the rate the service drains
+   * it (so accepted requests wait about that long at most under overload, and the refused ones
+   * learn from Retry-After when the backlog will have drained to the bound).
+   * @throws ServiceError `overloaded` (429).
    */
   reserve(items: number): Ticket {
     if (this.reserved + items > this.opts.maxQueueItems) {
       throw new ServiceError('overloaded', `Queue is full (${this.reserved} of ${this.opts.maxQueueItems} items); retry later`, {
         retryAfter: 1,
       });
+    }
+    const rate = this.rate.perSecond;
+    const waitMs = rate === null ? 0 : (this.reserved * 1000) / rate;
+    if (waitMs > this.opts.maxQueueWaitMs) {
+      const retryAfter = Math.max(1, Math.ceil((waitMs - this.opts.maxQueueWaitMs) / 1000));
+      throw new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms (MAX_QUEUE_WAIT_MS ${this.opts.maxQueueWaitMs}); retry later`, { retryAfter });
     }
     this.adjust(items);
     return new Ticket(items, (n) => this.adjust(-n));
@@ -212,6 +225,7 @@ export class Batcher {
 
   private adjust(delta: number): void {
     this.reserved += delta;
+    this.rate.setBusy(this.reserved > 0, performance.now());
     // inc, not set: each served model has its own batcher and the gauge is their sum.
     this.metrics.queueDepth.inc(delta);
   }
@@ -284,6 +298,7 @@ export class Batcher {
       .then(
         (out) => {
           this.metrics.inferredItems.inc(items.length);
+          this.rate.completed(items.length, performance.now());
           items.forEach((it, r) => it.job.put(it.index, out, r));
         },
         (err: unknown) => {

@@ -51,7 +51,7 @@ export class Scorer {
     const ticket = this.batcher.reserve(items.length);
     try {
       const t0 = performance.now();
-      const tokenized = await this.tokenize(items, opts, false);
+      const tokenized = await this.tokenize(items, opts, false, opts.signal);
       const tokenizeMs = performance.now() - t0;
       this.metrics.tokenizationDuration.observe(tokenizeMs / 1000);
       if (opts.signal?.aborted) throw abortError(opts.signal);
@@ -80,11 +80,13 @@ export class Scorer {
   }
 
   /** Formats and tokenizes in the workers; an item that cannot be encoded refuses the request. */
-  private async tokenize(items: ScoreItem[], opts: Omit<ScoreOptions, 'signal'>, explain: boolean): Promise<TokenizedBatch> {
+  private async tokenize(items: ScoreItem[], opts: Omit<ScoreOptions, 'signal'>, explain: boolean, signal?: AbortSignal): Promise<TokenizedBatch> {
     let tokenized;
     try {
-      tokenized = await this.tokenizers.tokenize(items, opts.format, opts.truncation, explain);
+      tokenized = await this.tokenizers.tokenize(items, opts.format, opts.truncation, explain, signal);
     } catch (err) {
+      // A client gone or a deadline passed stops tokenizing at once (the reservation goes too).
+      if (signal?.aborted) throw abortError(signal);
       throw new ServiceError('internal_error', 'Tokenization failed', { cause: err });
     }
     if ('failure' in tokenized) throw this.refused(tokenized.failure);
@@ -94,6 +96,6 @@ export class Scorer {
   private refused(f: TokenizeFailure): ServiceError {
     if ('message' in f) return new ServiceError(f.code, `Item ${f.index}: ${f.message}`);
     const what = f.code === 'item_too_long' ? 'has' : 'has a response of';
-    return new ServiceError(f.code, `Item ${f.index} ${what} ${f.length} tokens; max_length is ${this.maxLength}`);
+    return new ServiceError(f.code, `Item ${f.index} ${what} ${f.atLeast ? 'more than ' : ''}${f.length} tokens; max_length is ${this.maxLength}`);
   }
 }

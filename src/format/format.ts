@@ -56,6 +56,8 @@ export interface FormattedItem {
   readonly specials?: false;
   /** Token ids given by the client: not tokenized, only checked and truncated. */
   readonly ids?: readonly number[];
+  /** Cut to the characters that can reach the model before tokenizing (see char-window.ts). */
+  readonly windowed?: boolean;
 }
 
 /** Thrown for an item the model's formats cannot render; the caller maps it to a 422. */

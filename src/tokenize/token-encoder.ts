@@ -1,6 +1,8 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { FormattedItem } from '../format/format.js';
+import { AddedTokenSplitter } from './added-tokens.js';
 import { lastCut, tailCutSafe } from './tail-cut.js';
+import { TokenCache } from './token-cache.js';
 
 /** How over-long items are handled: drop the oldest prompt tokens, or refuse with 422. */
 export type TruncationMode = 'auto' | 'error';
@@ -19,6 +21,8 @@ export type EncodeFailure =
       code: 'item_too_long' | 'response_too_long';
       /** Token count of the whole item (for item_too_long) or of the response part. */
       length: number;
+      /** The item was cut to its character window first: `length` is a lower bound. */
+      atLeast?: boolean;
     }
   | { code: 'invalid_request'; message: string };
 
@@ -74,7 +78,11 @@ export class TokenEncoder {
   readonly after: readonly number[];
   private readonly pairLayout: PairLayout | null;
   /** Whether over-long texts may be tokenized from a tail window (see tail-cut.ts). */
-  private readonly tailSafe: boolean;
+  readonly tailSafe: boolean;
+  /** Long texts tokenized lately: a prompt shared by many items is tokenized once. */
+  private readonly cache = new TokenCache();
+  /** Cuts texts at added tokens, so each part can come from the cache; null when that is not exact. */
+  private readonly splitter: AddedTokenSplitter | null;
 
   constructor(
     tokenizerJson: object,
@@ -92,6 +100,7 @@ export class TokenEncoder {
     if (this.before.length + this.after.length >= maxLength) throw new Error(`max_length ${maxLength} leaves no room for text`);
     this.pairLayout = this.learnPairLayout(plain);
     this.tailSafe = tailCutSafe(tokenizerJson);
+    this.splitter = AddedTokenSplitter.from(tokenizerJson);
   }
 
   /** Whether the tokenizer can encode text pairs. */
@@ -242,7 +251,18 @@ export class TokenEncoder {
   }
 
   private tokenize(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const parts = this.splitter?.split(text) ?? [text];
+    if (parts.length === 1 && typeof parts[0] === 'string') return this.segment(parts[0]);
+    return parts.flatMap((p) => (typeof p === 'number' ? [p] : this.segment(p)));
+  }
+
+  /** Tokens of a text holding no added token. */
+  private segment(text: string): number[] {
+    const hit = this.cache.get(text);
+    if (hit) return hit as number[];
+    const ids: number[] = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    this.cache.set(text, ids);
+    return ids;
   }
 
   /** Drops the post-processor's own special tokens where the text already has them (at its start only if the tail is the whole text). */

@@ -5,8 +5,11 @@ import { ChatTemplate } from '../format/chat-template.js';
 import { FormatError, Formatter, type FormattedItem } from '../format/format.js';
 import { packedBuffers, packRows } from '../util/pack-rows.js';
 import { serveWorker } from '../workers/serve-worker.js';
-import { encodePlans } from './encode-plans.js';
+import { AddedTokenSplitter } from './added-tokens.js';
+import { applyCharWindow, charWindowOf } from './char-window.js';
+import { encodePlans, type BatchTokenize } from './encode-plans.js';
 import { rustBatchTokenize } from './rust-tokenizer.js';
+import { TokenCache } from './token-cache.js';
 import { TokenEncoder, type EncodedItem, type EncodeFailure, type TruncationMode } from './token-encoder.js';
 import type { TokenizeFailure, TokenizeInfo, TokenizeRequest, TokenizeResult, TokenizeWorkerData } from './tokenizer-pool.js';
 
@@ -14,7 +17,8 @@ const data = workerData as TokenizeWorkerData;
 
 await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () => {
   const encoder = new TokenEncoder(data.tokenizerJson, data.tokenizerConfig, data.maxLength);
-  const batch = data.library === 'rust' ? rustBatchTokenize(data.tokenizerJson) : null;
+  const batch = data.library === 'rust' ? cached(rustBatchTokenize(data.tokenizerJson), AddedTokenSplitter.from(data.tokenizerJson)) : null;
+  const window = charWindowOf(data.tokenizerJson, data.maxLength);
   const chat = data.chatTemplate === null ? null : new ChatTemplate(data.chatTemplate, data.specialTokens);
   const formatter = new Formatter(data.template, chat);
 
@@ -44,7 +48,7 @@ await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () =>
     const formatted: FormattedItem[] = [];
     for (let i = 0; i < items.length; i++) {
       try {
-        formatted.push(formatter.format(items[i]!, format));
+        formatted.push(applyCharWindow(formatter.format(items[i]!, format), window, encoder.tailSafe));
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
         return { formatted, failure: { index: i, code: err.code, message: err.message } };
@@ -56,7 +60,10 @@ await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () =>
   /** One request's answer: its first failure (encoding first, as items are read in order), or its packed ids. */
   const answer = (req: TokenizeRequest, formatted: FormattedItem[], formatFailure: TokenizeFailure | null, encoded: (EncodedItem | EncodeFailure)[]) => {
     const bad = encoded.findIndex((r) => 'code' in r);
-    if (bad >= 0) return { result: { failure: { index: bad, ...(encoded[bad] as EncodeFailure) } }, transfer: [] };
+    if (bad >= 0) {
+      const failure = { index: bad, ...(encoded[bad] as EncodeFailure), ...(formatted[bad]!.windowed && { atLeast: true }) };
+      return { result: { failure }, transfer: [] };
+    }
     if (formatFailure) return { result: { failure: formatFailure }, transfer: [] };
     const ok = encoded as EncodedItem[];
     const truncated = Uint8Array.from(ok, (r) => (r.truncated ? 1 : 0));
@@ -83,3 +90,30 @@ await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () =>
     },
   };
 });
+
+/**
+ * A batch tokenizer that asks the library only for text parts (between added tokens, see
+ * AddedTokenSplitter) it has not tokenized lately, each once: the ids are the same, and a prompt
+ * shared by many items is tokenized once.
+ */
+function cached(tokenize: BatchTokenize, splitter: AddedTokenSplitter | null): BatchTokenize {
+  const cache = new TokenCache();
+  return async (texts) => {
+    const parts = texts.map((t) => splitter?.split(t) ?? [t]);
+    const known = new Map<string, readonly number[]>();
+    const missing = new Set<string>();
+    for (const p of parts.flat()) {
+      if (typeof p !== 'string' || known.has(p) || missing.has(p)) continue;
+      const ids = cache.get(p);
+      if (ids) known.set(p, ids);
+      else missing.add(p);
+    }
+    const asked = [...missing];
+    const fresh = asked.length > 0 ? await tokenize(asked) : [];
+    asked.forEach((t, i) => {
+      known.set(t, fresh[i]!);
+      cache.set(t, fresh[i]!);
+    });
+    return parts.map((ps) => ps.flatMap((p) => (typeof p === 'number' ? [p] : (known.get(p) as number[]))));
+  };
+}

@@ -3,6 +3,7 @@ import type { ModelFolder } from '../model/model-folder.js';
 import type { PackedRows } from '../util/pack-rows.js';
 import { WorkerClient } from '../workers/worker-client.js';
 import { WorkerPool } from '../workers/worker-pool.js';
+import { itemChars, joinSlices, sliceStarts, type SliceLimits } from './slices.js';
 import type { EncodeFailure, TruncationMode } from './token-encoder.js';
 
 /** What a tokenizer worker is started with. */
@@ -72,24 +73,41 @@ export type TokenizeFailure =
 /** A request fails as a whole at its first item that cannot be encoded. */
 export type TokenizeResult = TokenizedBatch | { failure: TokenizeFailure };
 
-/** Items one worker message may carry when requests are grouped (a bigger single request still goes alone). */
-const GROUP_ITEMS = 256;
+/**
+ * A slice of a request: enough work that others wait little behind it (a single item over the
+ * limit still goes alone), enough that a worker message is worth its round trip.
+ */
+const SLICE: SliceLimits = { maxItems: 64, maxChars: 32_768 };
+/** What one worker message may carry: slices of several requests, one each. */
+const MESSAGE: SliceLimits = { maxItems: 256, maxChars: 65_536 };
 
-interface Pending {
+/** One request being tokenized, slice by slice. */
+interface Job {
   req: TokenizeRequest;
+  /** First item of each slice. */
+  starts: number[];
+  chars: number[];
+  /** Answers of the slices done so far. */
+  results: TokenizeResult[];
+  settled: boolean;
   resolve: (r: TokenizeResult) => void;
-  reject: (e: Error) => void;
+  reject: (e: unknown) => void;
+  detach?: () => void;
 }
 
 /**
- * Tokenizer worker threads. A request goes at once to an idle worker; requests that arrive
- * while every worker is busy wait here and go together, in one message, to the next free one.
- * One-item requests (an RL trainer's traffic) then cost one worker round trip per group, not
- * each, and the worker tokenizes the group in one pass.
+ * Tokenizer worker threads, shared fairly. A request is cut into slices (see SLICE), and a
+ * request has one slice at a worker at a time; each worker message carries the next slice of
+ * as many waiting requests as fit (round robin), so a huge request advances a slice per turn
+ * while one-item requests ride along in the same messages — an RL trainer's one-item traffic
+ * costs one round trip per group, not per request. A request whose signal aborts (client gone,
+ * deadline) is dropped at once: none of its remaining slices is tokenized.
  */
 export class TokenizerPool {
   private readonly pool: WorkerPool<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>;
-  private readonly pending: Pending[] = [];
+  /** Requests with a slice ready to go, in turn order. */
+  private readonly turns: Job[] = [];
+  private readonly jobs = new Set<Job>();
   private sent = 0;
 
   /** @param onRestart called when a dead worker is replaced */
@@ -121,30 +139,82 @@ export class TokenizerPool {
     return infos[0]!;
   }
 
-  tokenize(items: ScoreItem[], format: InputFormat, mode: TruncationMode, explain = false): Promise<TokenizeResult> {
+  /**
+   * Formats and tokenizes a request's items. Rejects with the signal's reason as soon as it
+   * aborts; the slice at a worker then is finished and discarded, the rest never sent.
+   */
+  tokenize(items: ScoreItem[], format: InputFormat, mode: TruncationMode, explain = false, signal?: AbortSignal): Promise<TokenizeResult> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.pending.push({ req: { items, format, mode, ...(explain && { explain }) }, resolve, reject });
+      const chars = items.map(itemChars);
+      const job: Job = { req: { items, format, mode, ...(explain && { explain }) }, starts: sliceStarts(chars, SLICE), chars, results: [], settled: false, resolve, reject };
+      if (signal) {
+        const onAbort = () => this.settle(job, () => reject(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.jobs.add(job);
+      this.turns.push(job);
       this.flush();
     });
   }
 
-  /** Sends what waits, in groups of at most GROUP_ITEMS items, to each idle worker. */
+  /** Ends a job once: it leaves the turn order, and its abort listener is removed. */
+  private settle(job: Job, finish: () => void): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.detach?.();
+    this.jobs.delete(job);
+    const at = this.turns.indexOf(job);
+    if (at >= 0) this.turns.splice(at, 1);
+    finish();
+  }
+
+  /** The items of a job's next slice, as a request of their own. */
+  private nextSlice(job: Job): TokenizeRequest {
+    const k = job.results.length;
+    const from = job.starts[k]!;
+    const to = job.starts[k + 1] ?? job.req.items.length;
+    return k === 0 && to === job.req.items.length ? job.req : { ...job.req, items: job.req.items.slice(from, to) };
+  }
+
+  /** Sends each idle worker the next slice of as many waiting jobs as fit in a message, in turn. */
   private flush(): void {
-    while (this.pending.length > 0 && this.pool.idle > 0) {
-      let n = 0;
+    while (this.turns.length > 0 && this.pool.idle > 0) {
+      const taken: Job[] = [];
       let items = 0;
-      while (n < this.pending.length && (n === 0 || items + this.pending[n]!.req.items.length <= GROUP_ITEMS)) items += this.pending[n++]!.req.items.length;
-      const group = this.pending.splice(0, n);
+      let chars = 0;
+      while (this.turns.length > 0) {
+        const job = this.turns[0]!;
+        const k = job.results.length;
+        const to = job.starts[k + 1] ?? job.req.items.length;
+        const n = to - job.starts[k]!;
+        const c = job.chars.slice(job.starts[k]!, to).reduce((a, b) => a + b, 0);
+        if (taken.length > 0 && (items + n > MESSAGE.maxItems || chars + c > MESSAGE.maxChars)) break;
+        taken.push(this.turns.shift()!);
+        items += n;
+        chars += c;
+      }
       this.sent++;
-      this.pool.call(group.map((p) => p.req)).then(
-        (results) => group.forEach((p, i) => p.resolve(results[i]!)),
-        (err: Error) => group.forEach((p) => p.reject(err)),
+      this.pool.call(taken.map((job) => this.nextSlice(job))).then(
+        (results) => taken.forEach((job, i) => this.sliceDone(job, results[i]!)),
+        (err: Error) => taken.forEach((job) => this.settle(job, () => job.reject(err))),
       );
     }
   }
 
+  private sliceDone(job: Job, result: TokenizeResult): void {
+    if (job.settled) return;
+    job.results.push(result);
+    if ('failure' in result || job.results.length === job.starts.length) {
+      this.settle(job, () => job.resolve(joinSlices(job.results, job.starts)));
+    } else {
+      this.turns.push(job); // to the back: the others' turn first
+    }
+  }
+
   close(): Promise<void> {
-    for (const p of this.pending.splice(0)) p.reject(new Error('tokenizer pool is closed'));
+    for (const job of [...this.jobs]) this.settle(job, () => job.reject(new Error('tokenizer pool is closed')));
     return this.pool.terminate();
   }
 }
