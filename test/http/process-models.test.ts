@@ -107,7 +107,7 @@ for (const name of ['prm-2label', 'prm-shepherd']) {
       const rank = await post(t.app, '/rank', { prompt: a.prompt, responses: [{ steps: a.steps }, { steps: b.steps }] });
       assert.equal(rank.status, 200, JSON.stringify(rank.body));
       assert.equal(rank.body.step_rewards.length, 2);
-      const pair = await post(t.app, '/compare', { pairs: [{ prompt: a.prompt, a: rank.body.step_rewards ? cases[a.id]!.text.split('Assistant: ')[1] : '', b: 'no tag here' }] });
+      const pair = await post(t.app, '/compare', { pairs: [{ prompt: a.prompt, a: cases[a.id]!.text.split('Assistant: ')[1], b: 'no tag here' }] });
       assert.equal(pair.status, 422);
       assert.equal(pair.body.error.code, 'no_steps');
       const ok = await post(t.app, '/compare', { pairs: [{ prompt: a.prompt, a: cases[a.id]!.text.split('Assistant: ')[1], b: cases[b.id]!.text.split('Assistant: ')[1] }] });
