@@ -13,6 +13,7 @@ export const ERROR_CODES = Object.freeze({
   text_too_long: { status: 422, message: 'A text is longer than the character limit' },
   item_too_long: { status: 422, message: 'An item is longer than the model accepts' },
   response_too_long: { status: 422, message: 'A response alone is longer than the model accepts' },
+  no_steps: { status: 422, message: 'An item has no step to score' },
   no_chat_template: { status: 422, message: 'The model has no chat template for conversation input' },
   chat_template_error: { status: 422, message: 'The chat template refused the conversation' },
   not_found: { status: 404, message: 'No such route' },

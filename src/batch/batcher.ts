@@ -24,10 +24,16 @@ export interface BatcherOptions {
   maxQueueWaitMs: number;
 }
 
-/** Model output for the items of one request, in request order. */
+/** Model output for the items of one request, in request order (see BatchOutput). */
 export interface JobOutput {
   logits: Float32Array;
   numLabels: number;
+  /** [items × numHeads], with a heads output. */
+  heads?: Float32Array;
+  numHeads?: number;
+  /** Token-level models: per item, `width` values at each position read. */
+  positions?: Float32Array[];
+  width?: number;
   /** ms from queueing until the request's first batch started. */
   queueMs: number;
   /** ms from the first batch's start until the request's last result arrived. */
@@ -40,6 +46,10 @@ class Job {
   done = false;
   logits: Float32Array | null = null;
   numLabels = 0;
+  heads: Float32Array | undefined;
+  numHeads = 0;
+  positions: Float32Array[] | undefined;
+  width = 0;
   readonly queuedAt = performance.now();
   startedAt: number | null = null;
   constructor(
@@ -50,17 +60,31 @@ class Job {
     this.remaining = size;
   }
 
-  put(index: number, out: BatchOutput, row: number): void {
+  /** `offset`: where row `row`'s values start in `out.positions` (token-level models). */
+  put(index: number, out: BatchOutput, row: number, offset: number): void {
     if (this.done) return;
     if (!this.logits) {
       this.numLabels = out.numLabels;
       this.logits = new Float32Array(this.size * out.numLabels);
     }
     this.logits.set(out.logits.subarray(row * out.numLabels, (row + 1) * out.numLabels), index * out.numLabels);
+    if (out.heads) {
+      const k = (this.numHeads = out.numHeads!);
+      this.heads ??= new Float32Array(this.size * k);
+      this.heads.set(out.heads.subarray(row * k, (row + 1) * k), index * k);
+    }
+    if (out.positions) {
+      this.width = out.width!;
+      this.positions ??= new Array<Float32Array>(this.size);
+      this.positions[index] = out.positions.slice(offset, offset + out.counts![row]! * this.width);
+    }
     if (--this.remaining === 0) {
       this.done = true;
       const started = this.startedAt ?? this.queuedAt;
-      this.resolve({ logits: this.logits, numLabels: this.numLabels, queueMs: started - this.queuedAt, inferenceMs: performance.now() - started });
+      const result: JobOutput = { logits: this.logits, numLabels: this.numLabels, queueMs: started - this.queuedAt, inferenceMs: performance.now() - started };
+      if (this.heads) Object.assign(result, { heads: this.heads, numHeads: this.numHeads });
+      if (this.positions) Object.assign(result, { positions: this.positions, width: this.width });
+      this.resolve(result);
     }
   }
 
@@ -74,6 +98,8 @@ class Job {
 interface QueuedItem {
   readonly ids: Int32Array;
   readonly typeIds: Uint8Array | undefined;
+  /** Every position's value is wanted (token rewards), not only the step tags'. */
+  readonly dense: boolean;
   readonly length: number;
   readonly enqueuedAt: number;
   readonly job: Job;
@@ -180,7 +206,8 @@ export class Batcher {
       for (let i = 0; i < batch.lengths.length; i++) {
         const length = batch.lengths[i]!;
         const typeIds = batch.typeIds?.subarray(at, at + length);
-        this.queue.push({ ids: batch.ids.subarray(at, at + length), typeIds, length, enqueuedAt: now, job, index: i });
+        const dense = batch.dense?.[i] === 1;
+        this.queue.push({ ids: batch.ids.subarray(at, at + length), typeIds, dense, length, enqueuedAt: now, job, index: i });
         this.queuedTokens += length;
         at += length;
       }
@@ -286,6 +313,7 @@ export class Batcher {
       items.map((it) => it.ids),
       items.map((it) => it.typeIds),
     );
+    if (items.some((it) => it.dense)) batch.dense = Uint8Array.from(items, (it) => (it.dense ? 1 : 0));
     this.inFlight++;
     const end = this.metrics.inferenceDuration.startTimer();
     let running: Promise<BatchOutput>;
@@ -299,7 +327,11 @@ export class Batcher {
         (out) => {
           this.metrics.inferredItems.inc(items.length);
           this.rate.completed(items.length, performance.now());
-          items.forEach((it, r) => it.job.put(it.index, out, r));
+          let offset = 0;
+          items.forEach((it, r) => {
+            it.job.put(it.index, out, r, offset);
+            offset += (out.counts?.[r] ?? 0) * (out.width ?? 0);
+          });
         },
         (err: unknown) => {
           const failure = new ServiceError('inference_failed', undefined, { cause: err });

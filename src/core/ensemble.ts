@@ -1,8 +1,7 @@
 import { ServiceError } from '../errors.js';
-import type { ScoreItem } from '../format/format.js';
 import { ensembleStats } from '../postprocess/postprocess.js';
 import type { TokenizedItem } from './scorer.js';
-import type { ModelTarget, Scored, ScoringTarget, TargetOptions } from './scoring-target.js';
+import type { ModelTarget, RequestItem, Scored, ScoringTarget, TargetOptions } from './scoring-target.js';
 
 /**
  * A named group of served models. Its reward is the members' mean; the reply also carries their
@@ -33,7 +32,7 @@ export class Ensemble implements ScoringTarget {
     return Promise.reject(new ServiceError('invalid_request', `model: ${this.name} is an ensemble; /tokenize takes one of its members (${names})`));
   }
 
-  async score(items: ScoreItem[], opts: TargetOptions): Promise<Scored> {
+  async score(items: RequestItem[], opts: TargetOptions): Promise<Scored> {
     const results = await Promise.all(this.members.map((m) => m.score(items, opts)));
     const k = opts.k ?? this.k;
     const stats = ensembleStats(results.map((r) => r.rewards), k);

@@ -16,14 +16,33 @@ const LONG = {
 };
 
 /** Row `i` of a packed batch as a batch of its own (fresh arrays: a backend may take them over). */
-function row(batch: PackedRows, i: number): PackedRows {
+function row(batch: PackedRows, i: number, dense: boolean): PackedRows {
   let at = 0;
   for (let r = 0; r < i; r++) at += batch.lengths[r]!;
   const len = batch.lengths[i]!;
-  return packRows([batch.ids.subarray(at, at + len)], [batch.typeIds?.subarray(at, at + len)]);
+  const out = packRows([batch.ids.subarray(at, at + len)], [batch.typeIds?.subarray(at, at + len)]);
+  if (dense) out.dense = Uint8Array.of(1);
+  return out;
 }
 
-const copy = (b: PackedRows): PackedRows => ({ ids: b.ids.slice(), lengths: b.lengths.slice(), ...(b.typeIds && { typeIds: b.typeIds.slice() }) });
+const copy = (b: PackedRows, dense: boolean): PackedRows => ({
+  ids: b.ids.slice(),
+  lengths: b.lengths.slice(),
+  ...(b.typeIds && { typeIds: b.typeIds.slice() }),
+  ...(dense && { dense: new Uint8Array(b.lengths.length).fill(1) }),
+});
+
+/** Every value the model gave row `i` of a batch: its reward columns, heads, and (token-level) every position. */
+function values(out: BatchOutput, i: number): number[] {
+  const v = Array.from(out.logits.subarray(i * out.numLabels, (i + 1) * out.numLabels));
+  if (out.heads) v.push(...out.heads.subarray(i * out.numHeads!, (i + 1) * out.numHeads!));
+  if (out.positions) {
+    let at = 0;
+    for (let r = 0; r < i; r++) at += out.counts![r]! * out.width!;
+    v.push(...out.positions.subarray(at, at + out.counts![i]! * out.width!));
+  }
+  return v;
+}
 
 /**
  * Scores short probe items alone and right-padded beside a longer one, and refuses the model if
@@ -31,18 +50,20 @@ const copy = (b: PackedRows): PackedRows => ({ ids: b.ids.slice(), lengths: b.le
  * a fixed position), and every batched item but the longest would get a wrong reward.
  * @throws ModelLoadError saying what moved and what to check.
  */
-export async function checkPadding(folder: ModelFolder, tokenizers: TokenizerPool, backend: Backend): Promise<void> {
+export async function checkPadding(folder: ModelFolder, tokenizers: TokenizerPool, backend: Backend, tokenLevel = false): Promise<void> {
   const tokenized = await tokenizers.tokenize([...SHORT, LONG], folder.reward.inputFormat, 'auto');
   if ('failure' in tokenized) throw new ModelLoadError(folder.modelPath, `padding self-check: cannot tokenize its probe items (${tokenized.failure.code})`);
   const batch: TokenizedBatch = tokenized;
   const longest = batch.lengths[SHORT.length]!;
-  const together = await backend.run(copy(batch));
+  // A token-level model is checked at every position of the probes (they hold no step tag).
+  const together = await backend.run(copy(batch, tokenLevel));
   for (let i = 0; i < SHORT.length; i++) {
     if (batch.lengths[i]! >= longest) continue;
-    const alone: BatchOutput = await backend.run(row(batch, i));
-    for (let k = 0; k < alone.numLabels; k++) {
-      const a = alone.logits[k]!;
-      const b = together.logits[i * together.numLabels + k]!;
+    const alone = values(await backend.run(row(batch, i, tokenLevel)), 0);
+    const padded = values(together, i);
+    for (let k = 0; k < alone.length; k++) {
+      const a = alone[k]!;
+      const b = padded[k]!;
       if (Math.abs(a - b) > PADDING_TOLERANCE * Math.max(1, Math.abs(a)) || Number.isNaN(b) !== Number.isNaN(a)) {
         throw new ModelLoadError(
           folder.modelPath,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Batcher } from '../batch/batcher.js';
 import type { Config } from '../config.js';
-import { KNOWN_INPUTS, READABLE_OUTPUT_TYPES, type Backend, type BackendInfo } from '../infer/backend.js';
+import { KNOWN_INPUTS, READABLE_OUTPUT_TYPES, type Backend, type BackendInfo, type OutputPlan, type TensorInfo } from '../infer/backend.js';
 import { OrtBackend, type OrtBackendOptions } from '../infer/ort-backend.js';
 import type { Metrics } from '../metrics.js';
 import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
@@ -17,12 +17,18 @@ export type BackendFactory = (opts: OrtBackendOptions) => Promise<Backend>;
 export interface ModelRuntime {
   readonly folder: ModelFolder;
   readonly backend: Backend;
+  /** Columns of the reward output (labels per position for a token-level model). */
   readonly numLabels: number;
-  /** Element type of the graph's logits output (converted to float32 by the backend). */
+  /** Element type of the graph's reward output (converted to float32 by the backend). */
   readonly outputType: string;
-  /** Index of the output column that is the reward (when there are no head weights). */
+  /** Whether the reward output is [batch, seq, labels]: a process (step) reward model. */
+  readonly tokenLevel: boolean;
+  /** Index of the reward output's column that is the reward (when there are no head weights). */
   readonly head: number;
-  /** Name of each output column: id2label, else logit_<i>. */
+  /**
+   * Name of each head: the columns of the heads output (a multi-objective model's objectives)
+   * or else of the reward output; id2label, else logit_<i>. Empty for a token-level model.
+   */
   readonly headNames: readonly string[];
   /** reward.json head_weights per head index, or null: the reward is then the `head` column. */
   readonly weights: number[] | null;
@@ -43,26 +49,76 @@ export interface ModelRuntime {
   close(): Promise<void>;
 }
 
-/** Checks the session's declared I/O against what we can feed and read; returns num_labels and the logits type. */
-function checkModelIo(info: BackendInfo, folder: ModelFolder): { numLabels: number; outputType: string } {
+/** An output by name, of a type the service reads. */
+function readableOutput(info: BackendInfo, file: string, name: string, field: string): TensorInfo {
+  const out = info.outputs.find((o) => o.name === name);
+  if (!out) throw new ModelLoadError(file, `no output named "${name}" (${field}; outputs: ${info.outputs.map((o) => o.name).join(', ')})`);
+  const type = out.type ?? 'unknown';
+  if (!(READABLE_OUTPUT_TYPES as readonly string[]).includes(type)) {
+    throw new ModelLoadError(file, `output ${name} is ${type}; the service reads ${READABLE_OUTPUT_TYPES.join(' or ')} logits (export with one of them, or end the graph with a Cast to float32)`);
+  }
+  return out;
+}
+
+/** What the session's outputs are, checked against reward.json's output contract. */
+interface ModelIo {
+  numLabels: number;
+  outputType: string;
+  tokenLevel: boolean;
+  /** Columns of the heads output, or null without one. */
+  numHeads: number | null;
+}
+
+/** Checks the session's declared I/O against what we can feed and read (reward.json `outputs` and `steps`). */
+function checkModelIo(info: BackendInfo, folder: ModelFolder): ModelIo {
   const file = folder.modelPath;
+  const rwFile = path.join(folder.dir, 'reward.json');
   const unknown = info.inputs.filter((i) => !(KNOWN_INPUTS as readonly string[]).includes(i.name));
   if (unknown.length > 0) {
     throw new ModelLoadError(file, `unknown input ${unknown.map((i) => `"${i.name}"`).join(', ')}; inputs must be among ${KNOWN_INPUTS.join(', ')}`);
   }
   if (!info.inputs.some((i) => i.name === 'input_ids')) throw new ModelLoadError(file, 'model has no input_ids input');
-  const logits = info.outputs.find((o) => o.name === 'logits');
-  if (!logits) throw new ModelLoadError(file, `no output named "logits" (outputs: ${info.outputs.map((o) => o.name).join(', ')})`);
+  const { outputs, steps } = folder.reward;
+  const reward = readableOutput(info, file, outputs.reward, outputs.reward === 'logits' ? 'the default reward output' : 'reward.json outputs.reward');
+  const rank = reward.shape.length;
   // An empty shape means the graph does not say; the warm-up batch checks the real one.
-  if (logits.shape.length !== 0 && logits.shape.length !== 2) {
-    throw new ModelLoadError(file, `output logits has rank ${logits.shape.length} [${logits.shape.join(', ')}]; expected [batch, num_labels]`);
+  const tokenLevel = rank === 3 || (rank === 0 && steps !== null);
+  if (rank !== 0 && rank !== 2 && rank !== 3) {
+    throw new ModelLoadError(file, `output ${reward.name} has rank ${rank} [${reward.shape.join(', ')}]; expected [batch, num_labels] or [batch, seq, labels]`);
   }
-  const outputType = logits.type ?? 'unknown';
-  if (!(READABLE_OUTPUT_TYPES as readonly string[]).includes(outputType)) {
-    throw new ModelLoadError(file, `output logits is ${outputType}; the service reads ${READABLE_OUTPUT_TYPES.join(' or ')} logits (export with one of them, or end the graph with a Cast to float32)`);
+  if (tokenLevel && !steps) {
+    throw new ModelLoadError(file, `output ${reward.name} has rank 3 [${reward.shape.join(', ')}]: a token-level model; reward.json needs "steps" to say which positions are read and how (see models/README.md)`);
   }
-  const labels = logits.shape[1];
-  return { numLabels: typeof labels === 'number' ? labels : Math.max(folder.labels.length, 1), outputType };
+  if (!tokenLevel && steps) throw new ModelLoadError(rwFile, `steps needs a token-level reward output [batch, seq, labels]; output ${reward.name} is [${reward.shape.join(', ')}]`);
+  const labels = reward.shape[tokenLevel ? 2 : 1];
+  const numLabels = typeof labels === 'number' ? labels : Math.max(folder.labels.length, tokenLevel ? 2 : 1);
+  if (steps) {
+    const need = steps.positiveLabel ?? Math.max(...steps.candidateIds!);
+    if (typeof labels === 'number' && need >= labels) {
+      throw new ModelLoadError(rwFile, `steps.${steps.positiveLabel !== null ? 'positive_label' : 'candidates'} reads column ${need} of output ${reward.name}, which has ${labels}`);
+    }
+    if (steps.positiveLabel !== null && typeof labels === 'number' && labels < 2) throw new ModelLoadError(rwFile, `steps.positive_label needs an output with 2 or more labels; ${reward.name} has ${labels}`);
+  }
+  let numHeads: number | null = null;
+  if (outputs.heads !== null) {
+    const heads = readableOutput(info, file, outputs.heads, 'reward.json outputs.heads');
+    if (heads.shape.length !== 0 && heads.shape.length !== 2) throw new ModelLoadError(file, `output ${heads.name} has rank ${heads.shape.length} [${heads.shape.join(', ')}]; heads must be [batch, K]`);
+    if (tokenLevel) throw new ModelLoadError(rwFile, 'outputs.heads is for models with one reward per item; a token-level model has none');
+    const k = heads.shape[1];
+    numHeads = typeof k === 'number' ? k : Math.max(folder.labels.length, 1);
+  }
+  return { numLabels, outputType: reward.type!, tokenLevel, numHeads };
+}
+
+/** What the ORT workers read: the reward output (at step tags for a token-level model) and the heads. */
+export function outputPlan(folder: ModelFolder): OutputPlan {
+  const { outputs, steps } = folder.reward;
+  return {
+    reward: outputs.reward,
+    ...(outputs.heads !== null && { heads: outputs.heads }),
+    ...(steps && { tagId: steps.tagId }),
+    ...(steps?.candidateIds && { columns: [...steps.candidateIds] }),
+  };
 }
 
 /** ORT backend options for a model folder as the service builds them from its config (the bench uses it too). */
@@ -73,6 +129,7 @@ export function backendOptions(config: Config, folder: ModelFolder, metrics?: Me
     intraOpThreads: config.intraOpThreads,
     graphOptimization: config.graphOptimization,
     padTokenId: folder.padTokenId,
+    outputs: outputPlan(folder),
     executionProvider: config.executionProvider,
     deviceId: config.deviceId,
     allowCpuFallback: config.allowCpuFallback,
@@ -80,9 +137,11 @@ export function backendOptions(config: Config, folder: ModelFolder, metrics?: Me
   };
 }
 
-function resolveHead(folder: ModelFolder, numLabels: number): number {
+function resolveHead(folder: ModelFolder, numLabels: number, io: ModelIo): number {
   const h = folder.reward.rewardHead;
-  const index = typeof h === 'number' ? h : folder.labels.indexOf(h);
+  if (io.tokenLevel) return 0;
+  // With a heads output, id2label names the heads; the reward output is looked up by index only.
+  const index = typeof h === 'number' ? h : io.numHeads === null ? folder.labels.indexOf(h) : -1;
   if (index < 0 || index >= numLabels) {
     throw new ModelLoadError(path.join(folder.dir, 'reward.json'), `reward_head ${JSON.stringify(h)} is not one of the model's ${numLabels} output(s)`);
   }
@@ -121,14 +180,16 @@ export async function createRuntime(
     backend = await makeBackend(backendOptions(config, folder, metrics)).catch((err: Error) => {
       throw err instanceof ModelLoadError ? err : new ModelLoadError(folder.modelPath, err.message);
     });
-    const { numLabels, outputType } = checkModelIo(backend.info, folder);
+    const io = checkModelIo(backend.info, folder);
+    const { numLabels, outputType } = io;
     const { executionProvider, requestedProvider, gpu } = backend.info;
     metrics.modelInfo.set(
       { model: folder.name, execution_provider: executionProvider, requested_provider: requestedProvider ?? executionProvider, device: gpu?.name ?? 'cpu' },
       1,
     );
-    const head = resolveHead(folder, numLabels);
-    const headNames = Array.from({ length: numLabels }, (_, i) => folder.labels[i] ?? `logit_${i}`);
+    const head = resolveHead(folder, numLabels, io);
+    const named = io.tokenLevel ? 0 : (io.numHeads ?? numLabels);
+    const headNames = Array.from({ length: named }, (_, i) => folder.labels[i] ?? `logit_${i}`);
     const weights = resolveWeights(folder, headNames);
     if (folder.reward.inputFormat === 'pair' && !tokInfo.pairs) {
       throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
@@ -144,6 +205,7 @@ export async function createRuntime(
       backend: ready,
       numLabels,
       outputType,
+      tokenLevel: io.tokenLevel,
       head,
       headNames,
       weights,
@@ -152,7 +214,7 @@ export async function createRuntime(
       batcher,
       metrics,
       healthy: () => ready.healthy !== false && tokenizers.healthy,
-      selfCheck: () => checkPadding(folder, tokenizers, ready),
+      selfCheck: () => checkPadding(folder, tokenizers, ready, io.tokenLevel),
       async warmup() {
         await scorer.score([{ prompt: 'Hello.', response: 'Hello! How can I help?' }], { truncation: 'auto', format: folder.reward.inputFormat });
       },

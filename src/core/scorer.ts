@@ -14,9 +14,22 @@ export interface StageTimings {
 
 /** Model outputs of one request's items, in request order. */
 export interface ScoreResult {
-  /** [items × numLabels], row-major. */
+  /** [items × numLabels], row-major (empty for a token-level model). */
   logits: Float32Array;
   numLabels: number;
+  /** [items × numHeads], with a heads output. */
+  heads?: Float32Array;
+  numHeads?: number;
+  /** Token-level models: per item, `width` values at each step tag (at every position with tokenRewards). */
+  positions?: Float32Array[];
+  width?: number;
+  /** The items' ids, packed (item i has lengths[i]). */
+  ids: Int32Array;
+  lengths: Int32Array;
+  /** With a step tag: per item, the tags of its whole text before truncation. */
+  tags?: Int32Array;
+  /** With tokenRewards: per item, its token strings and where its response starts. */
+  explained?: ExplainedItem[];
   truncated: boolean[];
   /** Tokens the items occupy, special tokens included (padding excluded). */
   tokens: number;
@@ -34,6 +47,8 @@ export interface ScoreOptions {
   truncation: TruncationMode;
   /** How `{prompt, response}` items are rendered. */
   format: InputFormat;
+  /** Read every position of a token-level model (token rewards), and explain the tokens. */
+  tokenRewards?: boolean;
   /** Aborts when the client disconnects or its deadline passes: queued items are then dropped. */
   signal?: AbortSignal;
 }
@@ -51,7 +66,8 @@ export class Scorer {
     const ticket = this.batcher.reserve(items.length);
     try {
       const t0 = performance.now();
-      const tokenized = await this.tokenize(items, opts, false, opts.signal);
+      const tokenized = await this.tokenize(items, opts, opts.tokenRewards === true, opts.signal);
+      if (opts.tokenRewards) tokenized.dense = new Uint8Array(tokenized.lengths.length).fill(1);
       const tokenizeMs = performance.now() - t0;
       this.metrics.tokenizationDuration.observe(tokenizeMs / 1000);
       if (opts.signal?.aborted) throw abortError(opts.signal);
@@ -59,6 +75,12 @@ export class Scorer {
       return {
         logits: out.logits,
         numLabels: out.numLabels,
+        ...(out.heads && { heads: out.heads, numHeads: out.numHeads! }),
+        ...(out.positions && { positions: out.positions, width: out.width! }),
+        ids: tokenized.ids,
+        lengths: tokenized.lengths,
+        ...(tokenized.tags && { tags: tokenized.tags }),
+        ...(tokenized.explained && { explained: tokenized.explained }),
         truncated: Array.from(tokenized.truncated, (t) => t === 1),
         tokens: tokenized.lengths.reduce((a, b) => a + b, 0),
         timings: { tokenizeMs, queueMs: out.queueMs, inferenceMs: out.inferenceMs },

@@ -56,12 +56,16 @@ export function requestSchemas(limits: Limits) {
     weights: z.record(z.string().min(1).max(128), z.number()).optional(),
     normalize: z.boolean().default(false),
     k: z.number().min(0).max(100).optional(),
+    return_token_rewards: z.boolean().default(false),
     timeout_ms: timeout,
   };
+  // A process reward model's answer as its steps; the service adds the step tags.
+  const steps = many(text);
   const item = z.union(
-    [z.strictObject({ prompt: z.union([text, messages]), response: text }), z.strictObject({ messages }), z.strictObject({ text })],
-    { error: 'must be {"prompt", "response"}, {"messages"} or {"text"}' },
+    [z.strictObject({ prompt: z.union([text, messages]), response: text }), z.strictObject({ prompt: z.union([text, messages]), steps }), z.strictObject({ messages }), z.strictObject({ text })],
+    { error: 'must be {"prompt", "response"}, {"prompt", "steps"}, {"messages"} or {"text"}' },
   );
+  const response = z.union([text, z.strictObject({ steps })], { error: 'must be a string or {"steps"}' });
   const prompt = z.union([text, messages]);
   const pair = z.union([z.strictObject({ prompt, a: text, b: text }), z.strictObject({ prompt, chosen: text, rejected: text })], {
     error: 'must be {"prompt", "a", "b"} or {"prompt", "chosen", "rejected"}',
@@ -91,7 +95,7 @@ export function requestSchemas(limits: Limits) {
     // What /score would feed the model, without scoring it.
     tokenize: z.strictObject({ items: many(item), model: options.model, truncation: options.truncation, format: options.format }),
     compare: z.strictObject({ pairs: many(pair), ...options }),
-    rank: z.union([z.strictObject({ prompt, responses: many(text), ...options }), z.strictObject({ messages, responses: many(text), ...options })], {
+    rank: z.union([z.strictObject({ prompt, responses: many(response), ...options }), z.strictObject({ messages, responses: many(response), ...options })], {
       error: 'must be {"prompt", "responses"} or {"messages", "responses"}',
     }),
     // OpenRLHF's remote reward model request; `query` is the full templated text.

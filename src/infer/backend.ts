@@ -4,10 +4,32 @@ import type { GpuInfo } from './cuda-check.js';
 /** Token ids of one batch, packed by packRows: item i has `lengths[i]` ids. */
 export type TokenBatch = PackedRows;
 
-/** Model output of one batch: `logits[i * numLabels + k]` is head k of item i. */
+/**
+ * Model output of one batch. `logits[i * numLabels + k]` is column k of item i's reward output
+ * (empty, numLabels 0, for a token-level model). With a heads output, `heads[i * numHeads + k]`
+ * is head k of item i. A token-level model gives, per row, `width` values at each position it
+ * read (see OutputPlan): row i's `counts[i]` positions follow row i − 1's in `positions`.
+ */
 export interface BatchOutput {
   logits: Float32Array;
   numLabels: number;
+  heads?: Float32Array;
+  numHeads?: number;
+  positions?: Float32Array;
+  counts?: Int32Array;
+  width?: number;
+}
+
+/**
+ * Which graph outputs a worker reads, given at init so it copies out only what the main thread
+ * uses. A `[batch, seq, labels]` reward output is token-level: the worker reads the `columns`
+ * (all labels when absent) at the positions holding `tagId`, or at every position of a dense row.
+ */
+export interface OutputPlan {
+  reward: string;
+  heads?: string;
+  tagId?: number;
+  columns?: number[];
 }
 
 /** Description of one model input or output as the runtime declares it. */
@@ -19,7 +41,7 @@ export interface TensorInfo {
   type?: string;
 }
 
-/** Element types of the `logits` output the service can read (converted to float32 in the worker). */
+/** Element types of the reward and heads outputs the service can read (converted to float32 in the worker). */
 export const READABLE_OUTPUT_TYPES = ['float32', 'float16'] as const;
 
 /** ONNX Runtime graph optimization level; 'all' unless measuring what it gains. */

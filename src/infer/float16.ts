@@ -7,14 +7,16 @@ const EXP_SHIFT = 10;
  */
 export function float16ToFloat32(bits: Uint16Array): Float32Array<ArrayBuffer> {
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i]!;
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> EXP_SHIFT) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0) out[i] = sign * mant * 2 ** -24; // zero and subnormals
-    else if (exp === 0x1f) out[i] = mant === 0 ? sign * Infinity : NaN;
-    else out[i] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
-  }
+  for (let i = 0; i < bits.length; i++) out[i] = halfToNumber(bits[i]!);
   return out;
+}
+
+/** One binary16 bit pattern as a number (see float16ToFloat32). */
+export function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> EXP_SHIFT) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24; // zero and subnormals
+  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }

@@ -1,7 +1,7 @@
 import { packedBuffers } from '../util/pack-rows.js';
 import { WorkerClient } from '../workers/worker-client.js';
 import { WorkerPool } from '../workers/worker-pool.js';
-import type { Backend, BackendInfo, BatchOutput, ExecutionProvider, GraphOptimization, TokenBatch } from './backend.js';
+import type { Backend, BackendInfo, BatchOutput, ExecutionProvider, GraphOptimization, OutputPlan, TokenBatch } from './backend.js';
 import type { OrtWorkerData } from './ort-worker.js';
 
 /** Settings of the ONNX Runtime backend. */
@@ -10,6 +10,8 @@ export interface OrtBackendOptions {
   workers: number;
   intraOpThreads: number;
   padTokenId: number;
+  /** Outputs to read; defaults to `logits` alone. */
+  outputs?: OutputPlan;
   /** Defaults to all. */
   graphOptimization?: GraphOptimization;
   /** Defaults to cpu. */
@@ -52,6 +54,7 @@ export class OrtBackend implements Backend {
       modelPath: opts.modelPath,
       intraOpThreads: opts.intraOpThreads,
       padTokenId: opts.padTokenId,
+      outputs: opts.outputs ?? { reward: 'logits' },
       graphOptimization: opts.graphOptimization ?? 'all',
       executionProvider: opts.executionProvider ?? 'cpu',
       deviceId: opts.deviceId ?? 0,

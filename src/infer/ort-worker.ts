@@ -5,15 +5,26 @@ import path from 'node:path';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { serveWorker } from '../workers/serve-worker.js';
-import { READABLE_OUTPUT_TYPES, type BackendInfo, type BatchOutput, type ExecutionProvider, type GpuInfo, type GraphOptimization, type TensorInfo, type TokenBatch } from './backend.js';
+import {
+  READABLE_OUTPUT_TYPES,
+  type BackendInfo,
+  type BatchOutput,
+  type ExecutionProvider,
+  type GpuInfo,
+  type GraphOptimization,
+  type OutputPlan,
+  type TensorInfo,
+  type TokenBatch,
+} from './backend.js';
 import { checkCuda, CudaUnavailableError } from './cuda-check.js';
-import { float16ToFloat32 } from './float16.js';
+import { float16ToFloat32, halfToNumber } from './float16.js';
 
 /** What an ORT worker is started with. */
 export interface OrtWorkerData {
   modelPath: string;
   intraOpThreads: number;
   padTokenId: number;
+  outputs: OutputPlan;
   graphOptimization: GraphOptimization;
   executionProvider: ExecutionProvider;
   deviceId: number;
@@ -30,10 +41,49 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorIn
  * Logits as float32, copied out of ORT's buffer so they can be transferred. float16 comes back
  * as raw bit patterns; reading those as numbers would give rewards in the tens of thousands.
  */
-function toFloat32(t: ort.Tensor): Float32Array<ArrayBuffer> {
+function toFloat32(t: ort.Tensor, name: string): Float32Array<ArrayBuffer> {
   if (t.type === 'float32') return Float32Array.from(t.data as Float32Array);
   if (t.type === 'float16') return float16ToFloat32(t.data as Uint16Array);
-  throw new Error(`output logits is ${t.type}; expected ${READABLE_OUTPUT_TYPES.join(' or ')}`);
+  throw new Error(`output ${name} is ${t.type}; expected ${READABLE_OUTPUT_TYPES.join(' or ')}`);
+}
+
+/** A [rows, n] output's values, checked against the batch. */
+function rows(t: ort.Tensor | undefined, name: string, batch: TokenBatch): { values: Float32Array<ArrayBuffer>; n: number } {
+  const dims = t?.dims ?? [];
+  if (!t || dims.length !== 2 || dims[0] !== batch.lengths.length) {
+    throw new Error(`output ${name} has shape [${dims.join(', ')}], expected [${batch.lengths.length}, n]`);
+  }
+  return { values: toFloat32(t, name), n: dims[1]! };
+}
+
+/**
+ * A token-level output [rows, seq, labels]: per row, the plan's columns at its step-tag
+ * positions (every position of a dense row). Only these values leave the worker: a vocabulary
+ * head would otherwise copy seq × vocab floats per item.
+ */
+function positions(t: ort.Tensor, batch: TokenBatch, plan: OutputPlan): Pick<BatchOutput, 'positions' | 'counts' | 'width'> {
+  const [n, seq, labels] = t.dims as [number, number, number];
+  if (t.dims.length !== 3 || n !== batch.lengths.length) throw new Error(`output ${plan.reward} has shape [${t.dims.join(', ')}], expected [${batch.lengths.length}, seq, labels]`);
+  const columns = plan.columns ?? Array.from({ length: labels }, (_, k) => k);
+  if (columns.some((c) => c >= labels)) throw new Error(`output ${plan.reward} has ${labels} labels; the plan reads column ${Math.max(...columns)}`);
+  if (t.type !== 'float32' && t.type !== 'float16') throw new Error(`output ${plan.reward} is ${t.type}; expected ${READABLE_OUTPUT_TYPES.join(' or ')}`);
+  const half = t.type === 'float16';
+  const data = t.data as Float32Array | Uint16Array;
+  const out: number[] = [];
+  const counts = new Int32Array(n);
+  let at = 0;
+  for (let r = 0; r < n; r++) {
+    const len = batch.lengths[r]!;
+    const dense = batch.dense?.[r] === 1;
+    for (let p = 0; p < len; p++) {
+      if (!dense && batch.ids[at + p] !== plan.tagId) continue;
+      const base = (r * seq + p) * labels;
+      for (const c of columns) out.push(half ? halfToNumber(data[base + c]!) : data[base + c]!);
+      counts[r]!++;
+    }
+    at += len;
+  }
+  return { positions: Float32Array.from(out), counts, width: columns.length };
 }
 
 /** Token type ids padded on the right with 0 (all 0 when the batch has none). */
@@ -144,15 +194,27 @@ await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
     info,
     handler: {
       async handle(batch) {
-        const result = await session.run(feeds(session, batch), ['logits']);
-        const t = result.logits!;
-        const dims = t.dims;
-        if (dims.length !== 2 || dims[0] !== batch.lengths.length) {
-          throw new Error(`output logits has shape [${dims.join(', ')}], expected [${batch.lengths.length}, num_labels]`);
+        const plan = data.outputs;
+        const result = await session.run(feeds(session, batch), plan.heads ? [plan.reward, plan.heads] : [plan.reward]);
+        try {
+          const t = result[plan.reward]!;
+          let out: BatchOutput;
+          if (t.dims.length === 3) {
+            out = { logits: new Float32Array(0), numLabels: 0, ...positions(t, batch, plan) };
+          } else {
+            const r = rows(t, plan.reward, batch);
+            out = { logits: r.values, numLabels: r.n };
+          }
+          if (plan.heads) {
+            const h = rows(result[plan.heads], plan.heads, batch);
+            out.heads = h.values;
+            out.numHeads = h.n;
+          }
+          const transfer = [out.logits, out.heads, out.positions, out.counts].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer);
+          return { result: out, transfer };
+        } finally {
+          for (const v of Object.values(result)) v.dispose();
         }
-        const logits = toFloat32(t);
-        for (const v of Object.values(result)) v.dispose();
-        return { result: { logits, numLabels: dims[1]! }, transfer: [logits.buffer] };
       },
     },
   };

@@ -31,6 +31,18 @@ const rewardJsonSchema = z.strictObject({
   normalization: z.strictObject({ mean: z.number(), std: z.number().positive() }).optional(),
   temperature: z.number().positive().optional(),
   head_weights: z.record(z.string().min(1), z.number()).optional(),
+  outputs: z.strictObject({ reward: z.string().min(1), heads: z.string().min(1).optional() }).optional(),
+  steps: z
+    .strictObject({
+      tag: z.string().min(1),
+      positive_label: z.union([z.number().int().min(0), z.string().min(1)]).optional(),
+      candidates: z.array(z.string().min(1)).min(2).max(16).optional(),
+      aggregate: z.enum(['min', 'last', 'product', 'mean']).optional(),
+      step_suffix: z.string().optional(),
+      step_separator: z.string().optional(),
+    })
+    .refine((s) => (s.positive_label === undefined) !== (s.candidates === undefined), 'give exactly one of positive_label (a 2-label head) and candidates (vocabulary tokens, the positive one first)')
+    .optional(),
 });
 
 const tokenizerConfigSchema = z.looseObject({
@@ -69,6 +81,36 @@ export interface FolderLimits {
   readonly maxLengthCap: number;
 }
 
+/** How step rewards combine into an item's reward. */
+export type StepAggregate = 'min' | 'last' | 'product' | 'mean';
+
+/**
+ * A process reward model's steps (reward.json `steps`): each step ends with the tag token, and
+ * the graph's token-level output at a tag gives the step's reward: softmax over the positive and
+ * negative labels (a 2-label head) or over candidate vocabulary tokens (a language-model head).
+ */
+export interface StepSettings {
+  readonly tag: string;
+  readonly tagId: number;
+  /** 2-label head: the positive label's column; null with candidates. */
+  readonly positiveLabel: number | null;
+  /** Language-model head: the vocabulary ids compared, the positive one first; null with a label head. */
+  readonly candidateIds: readonly number[] | null;
+  readonly aggregate: StepAggregate;
+  /** Text after each step of a `steps` item (holds the tag once). */
+  readonly suffix: string;
+  /** Text between two steps, after the first one's suffix. */
+  readonly separator: string;
+}
+
+/** The graph outputs the service reads (reward.json `outputs`). */
+export interface OutputNames {
+  /** [batch, labels] per item, or [batch, seq, labels] for a token-level model. */
+  readonly reward: string;
+  /** [batch, K] named heads (objectives), if any. */
+  readonly heads: string | null;
+}
+
 /** Serving settings of one model, resolved from reward.json with defaults filled in. */
 export interface RewardSettings {
   /** How `{prompt, response}` items are rendered unless a request says otherwise. */
@@ -83,6 +125,9 @@ export interface RewardSettings {
   readonly temperature: number;
   /** Weight of each head by id2label name: the reward is their weighted sum (else the reward head alone). */
   readonly headWeights: Readonly<Record<string, number>> | null;
+  readonly outputs: OutputNames;
+  /** Process reward models only. */
+  readonly steps: StepSettings | null;
 }
 
 /** Everything read from a model folder, validated; the ONNX file itself is opened by the backend. */
@@ -205,6 +250,33 @@ function specialTokens(config: Record<string, unknown>): Record<string, string> 
   return out;
 }
 
+type StepsJson = NonNullable<z.infer<typeof rewardJsonSchema>['steps']>;
+
+/**
+ * reward.json `steps` with its tokens looked up. The tag must be an added token, so that every
+ * occurrence in a text tokenizes to that one id (a plain vocabulary string may merge with its
+ * neighbours, and a step would silently lose its reward).
+ */
+function resolveSteps(file: string, s: StepsJson, tokenizerJson: Record<string, unknown>, labels: readonly string[]): StepSettings {
+  const added = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as { content?: unknown; id?: unknown }[]) : [];
+  const tagId = added.find((t) => t.content === s.tag)?.id;
+  if (typeof tagId !== 'number') throw new ModelLoadError(file, `steps.tag ${JSON.stringify(s.tag)} is not an added token of tokenizer.json (it must tokenize to one id wherever it appears)`);
+  const suffix = s.step_suffix ?? s.tag;
+  if (suffix.split(s.tag).length !== 2) throw new ModelLoadError(file, `steps.step_suffix ${JSON.stringify(suffix)} must contain the tag ${JSON.stringify(s.tag)} once`);
+  let positiveLabel: number | null = null;
+  if (s.positive_label !== undefined) {
+    positiveLabel = typeof s.positive_label === 'number' ? s.positive_label : labels.indexOf(s.positive_label);
+    if (positiveLabel < 0) throw new ModelLoadError(file, `steps.positive_label ${JSON.stringify(s.positive_label)} is not among config.json id2label (${labels.join(', ')})`);
+  }
+  const candidateIds = s.candidates?.map((c) => {
+    const id = tokenIdIn(tokenizerJson, c);
+    if (id === undefined) throw new ModelLoadError(file, `steps.candidates: ${JSON.stringify(c)} is not one token of the vocabulary`);
+    return id;
+  });
+  // min: Math-Shepherd scores a solution by its weakest step (a chain is as sound as its worst link).
+  return { tag: s.tag, tagId, positiveLabel, candidateIds: candidateIds ?? null, aggregate: s.aggregate ?? 'min', suffix, separator: s.step_separator ?? '' };
+}
+
 function readJson(file: string, required: boolean): unknown {
   let text: string;
   try {
@@ -289,6 +361,8 @@ export function readModelFolder(dir: string, limits: FolderLimits): ModelFolder 
       normalization: rw.normalization ?? { mean: 0, std: 1 },
       temperature: rw.temperature ?? 1,
       headWeights: rw.head_weights ?? null,
+      outputs: { reward: rw.outputs?.reward ?? 'logits', heads: rw.outputs?.heads ?? null },
+      steps: rw.steps ? resolveSteps(rwFile, rw.steps, tokenizerJson as Record<string, unknown>, labels) : null,
     },
     sources: {
       input_format: rw.input_format !== undefined ? 'reward.json input_format' : chatTemplate !== null ? 'tokenizer_config.json chat_template' : 'built-in default',

@@ -86,3 +86,27 @@ export function classProbabilities(logits: readonly number[]): number[] {
   if (logits.length === 1) return [sigmoid(logits[0]!)];
   return firstChoice(logits, 1);
 }
+
+/**
+ * softmax over each group of `width` values, the `pick`-th probability of each: a process reward
+ * model's positive probability at every position it read (computed in float64, max-shifted).
+ */
+export function positiveProbabilities(values: Float32Array, width: number, pick: number): number[] {
+  const out = new Array<number>(values.length / width);
+  for (let g = 0; g < out.length; g++) {
+    let top = -Infinity;
+    for (let c = 0; c < width; c++) top = Math.max(top, values[g * width + c]!);
+    let sum = 0;
+    for (let c = 0; c < width; c++) sum += Math.exp(values[g * width + c]! - top);
+    out[g] = Math.exp(values[g * width + pick]! - top) / sum;
+  }
+  return out;
+}
+
+/** How step rewards combine into one reward (reward.json steps.aggregate). */
+export function aggregateSteps(rewards: readonly number[], how: 'min' | 'last' | 'product' | 'mean'): number {
+  if (how === 'min') return Math.min(...rewards);
+  if (how === 'last') return rewards[rewards.length - 1]!;
+  if (how === 'product') return rewards.reduce((a, b) => a * b, 1);
+  return rewards.reduce((a, b) => a + b, 0) / rewards.length;
+}

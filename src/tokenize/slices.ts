@@ -41,7 +41,8 @@ export function sliceStarts(chars: readonly number[], limits: SliceLimits): numb
 
 /**
  * The answer of a whole request from its slices' answers, in order: the first failure (its
- * index made request-wide), else all rows packed together.
+ * index made request-wide), else every per-item field of the slices joined (ids, type ids,
+ * truncation, step-tag counts, explanations).
  */
 export function joinSlices(results: readonly TokenizeResult[], starts: readonly number[]): TokenizeResult {
   if (results.length === 1) return results[0]!;
@@ -51,6 +52,7 @@ export function joinSlices(results: readonly TokenizeResult[], starts: readonly 
   const rows: Int32Array[] = [];
   const types: (Uint8Array | undefined)[] = [];
   const truncated: number[] = [];
+  const tags: number[] = [];
   const explained: ExplainedItem[] = [];
   for (const r of results) {
     if ('failure' in r) continue;
@@ -59,9 +61,15 @@ export function joinSlices(results: readonly TokenizeResult[], starts: readonly 
       rows.push(r.ids.subarray(at, at + len));
       types.push(r.typeIds?.subarray(at, at + len));
       truncated.push(r.truncated[i]!);
+      if (r.tags) tags.push(r.tags[i]!);
       at += len;
     });
     if (r.explained) explained.push(...r.explained);
   }
-  return { ...packRows(rows, types), truncated: Uint8Array.from(truncated), ...(explained.length > 0 && { explained }) };
+  return {
+    ...packRows(rows, types),
+    truncated: Uint8Array.from(truncated),
+    ...(results.some((r) => 'tags' in r && r.tags) && { tags: Int32Array.from(tags) }),
+    ...(explained.length > 0 && { explained }),
+  };
 }

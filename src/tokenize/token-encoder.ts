@@ -276,6 +276,22 @@ export class TokenEncoder {
     return [...this.before, ...body, ...this.after];
   }
 
+  /**
+   * Where the last turn (the response) starts in an item's encoded ids: where the prompt's own
+   * tokenization stops matching the whole text's, counted from the end so a truncated prompt
+   * does not move it. A text without a last-turn marker is all response; so is a pair's second text
+   * onwards. Tokenizes the text again: for token rewards, on request only.
+   */
+  lastTurnStart(item: FormattedItem, ids: readonly number[]): number {
+    const first = startsWith(ids, this.before) ? this.before.length : 0;
+    if (item.prefix === null || item.second !== undefined) return first;
+    const end = endsWith(ids, this.after) ? ids.length - this.after.length : ids.length;
+    const whole = this.strip({ ids: this.tokenize(item.text), from: 0 });
+    let prompt = this.tokenize(item.prefix);
+    if (startsWith(prompt, this.before)) prompt = prompt.slice(this.before.length);
+    return Math.max(first, end - (whole.length - commonPrefix(prompt, whole)));
+  }
+
   /** Each id's vocabulary string (byte-level and special tokens as the vocabulary spells them). */
   tokenStrings(ids: readonly number[]): string[] {
     return ids.map((id) => this.tokenizer.id_to_token(id) ?? `<id ${id}>`);

@@ -69,9 +69,18 @@ await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () =>
     const truncated = Uint8Array.from(ok, (r) => (r.truncated ? 1 : 0));
     const packed = packRows(ok.map((r) => r.ids), ok.map((r) => r.typeIds));
     const explained = req.explain
-      ? formatted.map((f, i) => ({ text: f.text, ...(f.second !== undefined && { textPair: f.second }), tokens: encoder.tokenStrings(ok[i]!.ids) }))
+      ? formatted.map((f, i) => ({
+          text: f.text,
+          ...(f.second !== undefined && { textPair: f.second }),
+          tokens: encoder.tokenStrings(ok[i]!.ids),
+          responseStart: encoder.lastTurnStart(f, ok[i]!.ids),
+        }))
       : undefined;
-    return { result: { ...packed, truncated, ...(explained && { explained }) }, transfer: [...packedBuffers(packed), truncated.buffer] };
+    const tag = data.stepTag;
+    // The tag is an added token (checked at load), so each occurrence in the text is one tag id.
+    const tags = tag === null ? undefined : Int32Array.from(formatted, (f) => f.text.split(tag).length - 1 + (f.second?.split(tag).length ?? 1) - 1);
+    const transfer = [...packedBuffers(packed), truncated.buffer, ...(tags ? [tags.buffer] : [])];
+    return { result: { ...packed, truncated, ...(tags && { tags }), ...(explained && { explained }) }, transfer };
   };
 
   return {

@@ -19,6 +19,8 @@ export interface TokenizeWorkerData {
   specialTokens: Record<string, string>;
   /** TOKENIZER_LIBRARY: who tokenizes (TokenEncoder's truncation is the same for both). */
   library: 'huggingface' | 'rust';
+  /** A process reward model's step tag: each item's count of it, before truncation, is returned. */
+  stepTag: string | null;
 }
 
 /** What the tokenizer workers of a model folder start with. */
@@ -31,6 +33,7 @@ export function tokenizeWorkerData(folder: ModelFolder, library: TokenizeWorkerD
     chatTemplate: folder.chatTemplate,
     specialTokens: { ...folder.specialTokens },
     library,
+    stepTag: folder.reward.steps?.tag ?? null,
   };
 }
 
@@ -56,11 +59,15 @@ export interface ExplainedItem {
   /** The second text of a pair item. */
   textPair?: string;
   tokens: string[];
+  /** Index in the ids where the last turn (the response) starts. */
+  responseStart: number;
 }
 
 /** Token ids of a whole request, packed by packRows, and which items were truncated. */
 export interface TokenizedBatch extends PackedRows {
   truncated: Uint8Array;
+  /** With a step tag: per item, how many tags its whole rendered text holds (before truncation). */
+  tags?: Int32Array;
   /** With `explain`: per item, in request order. */
   explained?: ExplainedItem[];
 }

@@ -4,6 +4,8 @@ export interface PackedRows {
   lengths: Int32Array<ArrayBuffer>;
   /** Token type ids in the same layout as `ids`; absent when every row is all type 0. */
   typeIds?: Uint8Array<ArrayBuffer>;
+  /** Token-level models: 1 for rows whose every position is read (token rewards asked), else only step-tag positions. */
+  dense?: Uint8Array<ArrayBuffer>;
 }
 
 /**
@@ -28,5 +30,8 @@ export function packRows(rows: readonly ArrayLike<number>[], typeRows?: readonly
 
 /** The transferable buffers of packed rows. */
 export function packedBuffers(p: PackedRows): ArrayBuffer[] {
-  return p.typeIds ? [p.ids.buffer, p.lengths.buffer, p.typeIds.buffer] : [p.ids.buffer, p.lengths.buffer];
+  const out = [p.ids.buffer, p.lengths.buffer];
+  if (p.typeIds) out.push(p.typeIds.buffer);
+  if (p.dense) out.push(p.dense.buffer);
+  return out;
 }

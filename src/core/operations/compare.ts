@@ -41,6 +41,7 @@ export async function compare({ target, signal }: OperationContext, input: Compa
       p_a_over_b: preference(r.rewards[a]!, r.rewards[b]!, t),
       truncated: r.truncated[a]! || r.truncated[b]!,
     };
+    if (r.steps) Object.assign(out, { step_rewards_a: r.steps.rewards[a], step_rewards_b: r.steps.rewards[b], dropped_steps_a: r.steps.dropped[a], dropped_steps_b: r.steps.dropped[b] });
     if (members) out.agreement = agreement(members.map((m) => side(m[a]! - m[b]!)), side(margin));
     return out;
   });

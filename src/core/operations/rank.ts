@@ -1,8 +1,8 @@
 import { agreement, bestFirst, firstChoice } from '../../postprocess/postprocess.js';
 import { rewardExtras, targetOptions, type Message, type OperationContext, type OperationResult, type ScoringOptions } from './operation.js';
 
-/** A /rank request: candidate responses to one prompt (text, or a conversation). */
-export type RankInput = ScoringOptions & { responses: string[] } & ({ prompt: string | Message[] } | { messages: Message[] });
+/** A /rank request: candidate responses (text, or a process reward model's steps) to one prompt (text, or a conversation). */
+export type RankInput = ScoringOptions & { responses: (string | { steps: string[] })[] } & ({ prompt: string | Message[] } | { messages: Message[] });
 
 /**
  * Candidate responses best first, with softmax(r/T), the Plackett–Luce probability that each is
@@ -12,7 +12,7 @@ export type RankInput = ScoringOptions & { responses: string[] } & ({ prompt: st
 export async function rank({ target, signal }: OperationContext, input: RankInput): Promise<OperationResult> {
   const prompt = 'messages' in input ? input.messages : input.prompt;
   const r = await target.score(
-    input.responses.map((response) => ({ prompt, response })),
+    input.responses.map((response) => (typeof response === 'string' ? { prompt, response } : { prompt, steps: response.steps })),
     targetOptions(input, signal),
   );
   const order = bestFirst(r.rewards);

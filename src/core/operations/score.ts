@@ -1,8 +1,8 @@
-import { rewardExtras, targetOptions, type OperationContext, type OperationResult, type ScoreItem, type ScoringOptions } from './operation.js';
+import { rewardExtras, targetOptions, type OperationContext, type OperationResult, type RequestItem, type ScoringOptions } from './operation.js';
 
 /** A /score request. */
 export interface ScoreInput extends ScoringOptions {
-  items: ScoreItem[];
+  items: RequestItem[];
 }
 
 /** Rewards of prompt/response, conversation or text items, in request order. */

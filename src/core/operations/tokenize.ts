@@ -1,8 +1,8 @@
-import type { InputFormat, OperationContext, OperationResult, ScoreItem, TruncationMode } from './operation.js';
+import type { InputFormat, OperationContext, OperationResult, RequestItem, TruncationMode } from './operation.js';
 
 /** A /tokenize request: the items of a /score request. */
 export interface TokenizeInput {
-  items: ScoreItem[];
+  items: RequestItem[];
   truncation: TruncationMode;
   format?: InputFormat | undefined;
 }

@@ -3,6 +3,7 @@ import type { Config } from '../../../config.js';
 import type { Lifecycle } from '../../../core/lifecycle.js';
 import type { ModelRuntime } from '../../../core/runtime.js';
 import { ServiceError } from '../../../errors.js';
+import type { StepSettings } from '../../../model/model-folder.js';
 
 /** GET /v1/models: the served models and ensembles, and how they are served. */
 export async function modelsRoute(app: FastifyInstance, opts: { lifecycle: Lifecycle; config: Config }) {
@@ -21,6 +22,17 @@ export async function modelsRoute(app: FastifyInstance, opts: { lifecycle: Lifec
   });
 }
 
+function stepsOf(s: StepSettings) {
+  return {
+    tag: s.tag,
+    tag_id: s.tagId,
+    ...(s.positiveLabel !== null ? { positive_label: s.positiveLabel } : { candidate_ids: s.candidateIds }),
+    aggregate: s.aggregate,
+    step_suffix: s.suffix,
+    step_separator: s.separator,
+  };
+}
+
 function describe(rt: ModelRuntime, c: Config, created: number) {
   const { folder, backend, head } = rt;
   return {
@@ -37,7 +49,12 @@ function describe(rt: ModelRuntime, c: Config, created: number) {
     pairs: rt.pairs,
     pad_token_id: folder.padTokenId,
     output_type: rt.outputType,
+    // outcome: one reward per item; process: step rewards at step tags; multi_objective: named objectives and a combined score.
+    family: rt.tokenLevel ? 'process' : folder.reward.outputs.heads !== null ? 'multi_objective' : 'outcome',
+    graph_outputs: { reward: folder.reward.outputs.reward, heads: folder.reward.outputs.heads },
     outputs: rt.headNames.map((name, index) => ({ index, name })),
+    ...(folder.reward.outputs.heads !== null && { objectives: rt.headNames }),
+    ...(folder.reward.steps && { steps: stepsOf(folder.reward.steps), token_rewards: true }),
     reward_head: head,
     head_weights: folder.reward.headWeights,
     temperature: folder.reward.temperature,
