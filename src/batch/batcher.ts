@@ -22,6 +22,11 @@ export interface BatcherOptions {
   minPaddingEfficiency: number;
   /** A request that would wait longer than this behind the work already admitted gets 429. */
   maxQueueWaitMs: number;
+  /**
+   * Items a request still being tokenized puts ahead of a newcomer's: tokenizer threads take
+   * requests in turns of one slice, so at most a slice of each (see TokenizerPool).
+   */
+  tokenizingShare: number;
 }
 
 /** Model output for the items of one request, in request order (see BatchOutput). */
@@ -144,6 +149,8 @@ export class Batcher {
   private readonly jobs = new Set<Job>();
   private stopped: ServiceError | null = null;
   private readonly rate = new ServiceRate();
+  /** Admitted requests not yet queued (being tokenized). */
+  private readonly tickets = new Set<Ticket>();
 
   constructor(
     private readonly backend: Backend,
@@ -157,10 +164,12 @@ export class Batcher {
   }
 
   /**
-   * Admits `items` items or refuses at once: when the queue would overflow, or when the work
-   * already admitted would take longer than `maxQueueWaitMs` at the rate the service drains
-   * it (so accepted requests wait about that long at most under overload, and the refused ones
-   * learn from Retry-After when the backlog will have drained to the bound).
+   * Admits `items` items or refuses at once: when the queue would overflow, or when the items
+   * already waiting for inference would take longer than `maxQueueWaitMs` at the rate inference
+   * drains them (so accepted requests wait about that long at most under overload, and the
+   * refused ones learn from Retry-After when the backlog will be back within the bound). Of a
+   * request still being tokenized only its current slice counts: tokenizer threads are shared in
+   * turns, so a huge request being tokenized puts only a slice ahead of a newcomer.
    * @throws ServiceError `overloaded` (429).
    */
   reserve(items: number): Ticket {
@@ -170,13 +179,20 @@ export class Batcher {
       });
     }
     const rate = this.rate.perSecond;
-    const waitMs = rate === null ? 0 : (this.reserved * 1000) / rate;
+    let ahead = this.queue.length;
+    for (const t of this.tickets) ahead += Math.min(t.held, this.opts.tokenizingShare);
+    const waitMs = rate === null ? 0 : (ahead * 1000) / rate;
     if (waitMs > this.opts.maxQueueWaitMs) {
       const retryAfter = Math.max(1, Math.ceil((waitMs - this.opts.maxQueueWaitMs) / 1000));
       throw new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms (MAX_QUEUE_WAIT_MS ${this.opts.maxQueueWaitMs}); retry later`, { retryAfter });
     }
     this.adjust(items);
-    return new Ticket(items, (n) => this.adjust(-n));
+    const ticket = new Ticket(items, (n) => {
+      this.adjust(-n);
+      this.tickets.delete(ticket);
+    });
+    this.tickets.add(ticket);
+    return ticket;
   }
 
   /**
@@ -187,6 +203,7 @@ export class Batcher {
    */
   submit(ticket: Ticket, batch: TokenizedBatch, signal?: AbortSignal): Promise<JobOutput> {
     ticket.held = 0; // the capacity now travels with the queued items
+    this.tickets.delete(ticket);
     if (this.stopped) return Promise.reject(this.stopped);
     return new Promise<JobOutput>((resolve, reject) => {
       const job: Job = new Job(
@@ -248,16 +265,26 @@ export class Batcher {
       this.metrics.droppedItems.inc({ reason }, dropped);
       this.adjust(-dropped);
     }
+    this.noteBusy();
   }
 
   private adjust(delta: number): void {
     this.reserved += delta;
-    this.rate.setBusy(this.reserved > 0, performance.now());
     // inc, not set: each served model has its own batcher and the gauge is their sum.
     this.metrics.queueDepth.inc(delta);
   }
 
   private pump(): void {
+    this.schedule();
+    this.noteBusy();
+  }
+
+  /** Inference is busy while items wait for it or run: the time the drain rate is measured over. */
+  private noteBusy(): void {
+    this.rate.setBusy(this.queue.length > 0 || this.inFlight > 0, performance.now());
+  }
+
+  private schedule(): void {
     const { maxBatchSize, maxBatchTokens, maxWaitMs } = this.opts;
     const workers = this.backend.concurrency;
     while (this.queue.length > 0 && this.inFlight <= workers) {

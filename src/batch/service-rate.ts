@@ -4,10 +4,9 @@ const SAMPLE_MS = 500;
 const ALPHA = 0.3;
 
 /**
- * Items the service completes per second while it has work, as a moving average. Only busy time
- * counts (from the moment the queue holds an item until it holds none), so a lightly loaded
- * service is not mistaken for a slow one; at saturation it is the rate the queue drains at,
- * whatever stage (tokenizing or inference) limits it.
+ * Items inference completes per second while it has work, as a moving average. Only busy time
+ * counts (while items wait for inference or run), so a lightly loaded service is not mistaken
+ * for a slow one; at saturation it is the rate the inference queue drains at.
  */
 export class ServiceRate {
   private busySince: number | null = null;
@@ -16,7 +15,7 @@ export class ServiceRate {
   private mark = { busyMs: 0, done: 0 };
   private average: number | null = null;
 
-  /** The queue went from empty to holding work (`busy` true) or back. */
+  /** Whether there is work now; only changes of state matter. */
   setBusy(busy: boolean, now: number): void {
     if (busy && this.busySince === null) this.busySince = now;
     else if (!busy && this.busySince !== null) {

@@ -6,7 +6,7 @@ import { OrtBackend, type OrtBackendOptions } from '../infer/ort-backend.js';
 import type { Metrics } from '../metrics.js';
 import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
 import { weightVector } from '../postprocess/postprocess.js';
-import { TokenizerPool, tokenizeWorkerData } from '../tokenize/tokenizer-pool.js';
+import { SLICE_LIMITS, TokenizerPool, tokenizeWorkerData } from '../tokenize/tokenizer-pool.js';
 import { checkPadding } from './padding-check.js';
 import { Scorer } from './scorer.js';
 
@@ -194,7 +194,7 @@ export async function createRuntime(
     if (folder.reward.inputFormat === 'pair' && !tokInfo.pairs) {
       throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
     }
-    const batcher = new Batcher(backend, config, metrics);
+    const batcher = new Batcher(backend, { ...config, tokenizingShare: SLICE_LIMITS.maxItems }, metrics);
     metrics.addBusySource('tokenize', () => tokenizers.busyMs());
     const measured = backend;
     if (measured.busyMs) metrics.addBusySource('infer', () => measured.busyMs!());

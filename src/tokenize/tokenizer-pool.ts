@@ -84,7 +84,7 @@ export type TokenizeResult = TokenizedBatch | { failure: TokenizeFailure };
  * A slice of a request: enough work that others wait little behind it (a single item over the
  * limit still goes alone), enough that a worker message is worth its round trip.
  */
-const SLICE: SliceLimits = { maxItems: 64, maxChars: 32_768 };
+export const SLICE_LIMITS: SliceLimits = { maxItems: 64, maxChars: 32_768 };
 /** What one worker message may carry: slices of several requests, one each. */
 const MESSAGE: SliceLimits = { maxItems: 256, maxChars: 65_536 };
 
@@ -103,7 +103,7 @@ interface Job {
 }
 
 /**
- * Tokenizer worker threads, shared fairly. A request is cut into slices (see SLICE), and a
+ * Tokenizer worker threads, shared fairly. A request is cut into slices (see SLICE_LIMITS), and a
  * request has one slice at a worker at a time; each worker message carries the next slice of
  * as many waiting requests as fit (round robin), so a huge request advances a slice per turn
  * while one-item requests ride along in the same messages — an RL trainer's one-item traffic
@@ -154,7 +154,7 @@ export class TokenizerPool {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const chars = items.map(itemChars);
-      const job: Job = { req: { items, format, mode, ...(explain && { explain }) }, starts: sliceStarts(chars, SLICE), chars, results: [], settled: false, resolve, reject };
+      const job: Job = { req: { items, format, mode, ...(explain && { explain }) }, starts: sliceStarts(chars, SLICE_LIMITS), chars, results: [], settled: false, resolve, reject };
       if (signal) {
         const onAbort = () => this.settle(job, () => reject(signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
