@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../src/util/project-root.js';
+import { loadConfig } from '../src/config.js';
 import { loadHhItems, type HhItem } from './hh-data.js';
+import { loadCorpus } from './lib/limit.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,8 +42,10 @@ const pct = (xs: number[], p: number) => {
 };
 const log = (line: string) => process.stdout.write(line + '\n');
 
-// Responses that alone exceed max_length get 422 response_too_long; keep to items that score.
-const items = loadHhItems().filter((it) => it.response.length < 1000);
+// Responses that alone exceed max_length get 422 response_too_long; keep to items that score
+// (encoded as the service does, for the served model's max_length).
+const soakConfig = loadConfig(process.env);
+const items = loadCorpus(soakConfig.modelDir, loadHhItems(), soakConfig).items;
 let nextItem = 0;
 const body = () => JSON.stringify({ items: Array.from({ length: BATCH }, (): HhItem => items[nextItem++ % items.length]!) });
 

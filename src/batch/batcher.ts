@@ -179,7 +179,8 @@ export class Batcher {
       });
     }
     const rate = this.rate.perSecond;
-    let ahead = this.queue.length;
+    // Until this request's first items are inferred: what is ahead, then its own first slice.
+    let ahead = this.queue.length + Math.min(items, this.opts.tokenizingShare);
     for (const t of this.tickets) ahead += Math.min(t.held, this.opts.tokenizingShare);
     const waitMs = rate === null ? 0 : (ahead * 1000) / rate;
     if (waitMs > this.opts.maxQueueWaitMs) {

@@ -1,7 +1,7 @@
 /** Busy time a rate sample spans at least: shorter spans are noise. */
-const SAMPLE_MS = 500;
-/** Weight of a new sample in the moving average. */
-const ALPHA = 0.3;
+const SAMPLE_MS = 1000;
+/** Weight of a new sample in the moving average: a rate that falls under load is followed within a few samples. */
+const ALPHA = 0.5;
 
 /**
  * Items inference completes per second while it has work, as a moving average. Only busy time

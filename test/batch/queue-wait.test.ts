@@ -16,8 +16,8 @@ after(() => t.close());
 const item = (i: number) => ({ prompt: `Question ${i}?`, response: `Answer ${i}.` });
 
 test('overload: 429 with Retry-After beyond the wait bound; accepted requests wait about the bound', async () => {
-  // Warm the drain-rate estimate with a second of steady work.
-  await Promise.all(Array.from({ length: 40 }, (_, i) => post(t.app, '/score', { items: [item(i)] })));
+  // Warm the drain-rate estimate with two seconds of steady work.
+  await Promise.all(Array.from({ length: 80 }, (_, i) => post(t.app, '/score', { items: [item(i)] })));
   // Then 400 items at once: 10 s of work at this rate.
   const started = performance.now();
   const replies = await Promise.all(
