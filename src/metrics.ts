@@ -3,6 +3,12 @@ import client from 'prom-client';
 /** Prefix of every metric the service exports. */
 export const METRIC_PREFIX = 'reward_';
 
+/**
+ * The `model` label of a request that resolved no model (an unknown name, a bad body, a GET):
+ * one fixed value, so names sent by clients never create series.
+ */
+export const NO_MODEL = 'none';
+
 const secondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -18,13 +24,13 @@ export function createMetrics() {
   client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const registers = [registry];
   const seconds = (name: string, help: string) =>
-    new client.Histogram({ name: `${METRIC_PREFIX}${name}`, help, buckets: secondsBuckets, registers });
+    new client.Histogram({ name: `${METRIC_PREFIX}${name}`, help, buckets: secondsBuckets, labelNames: ['model'] as const, registers });
   return {
     registry,
     requestDuration: new client.Histogram({
       name: `${METRIC_PREFIX}http_request_duration_seconds`,
-      help: 'HTTP request duration by route, method and status',
-      labelNames: ['route', 'method', 'status'] as const,
+      help: `HTTP request duration by route, method, status and model (the model or ensemble the request resolved to; "${NO_MODEL}" before one is)`,
+      labelNames: ['route', 'method', 'status', 'model'] as const,
       buckets: secondsBuckets,
       registers,
     }),
@@ -34,41 +40,46 @@ export function createMetrics() {
     batchSize: new client.Histogram({
       name: `${METRIC_PREFIX}batch_size`,
       help: 'Items per inference batch',
+      labelNames: ['model'] as const,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
       registers,
     }),
     batchTokens: new client.Histogram({
       name: `${METRIC_PREFIX}batch_tokens`,
       help: 'Tokens computed per batch (batch size × longest item)',
+      labelNames: ['model'] as const,
       buckets: [64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
       registers,
     }),
     paddingRatio: new client.Histogram({
       name: `${METRIC_PREFIX}batch_padding_ratio`,
       help: 'Share of computed tokens that are padding, per batch',
+      labelNames: ['model'] as const,
       buckets: [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 0.9],
       registers,
     }),
     tokens: new client.Counter({
       name: `${METRIC_PREFIX}tokens_total`,
       help: 'Tokens through inference: kind="real" are item tokens, kind="computed" include padding',
-      labelNames: ['kind'] as const,
+      labelNames: ['kind', 'model'] as const,
       registers,
     }),
     inferredItems: new client.Counter({
       name: `${METRIC_PREFIX}inferred_items_total`,
       help: 'Items run through the model',
+      labelNames: ['model'] as const,
       registers,
     }),
     queueDepth: new client.Gauge({
       name: `${METRIC_PREFIX}queue_depth`,
       help: 'Items accepted and waiting for a batch (tokenizing or queued)',
+      labelNames: ['model'] as const,
       registers,
     }),
     failures: new client.Counter({
       name: `${METRIC_PREFIX}failures_total`,
-      help: 'Error responses by error code (src/errors.ts), counted where the error becomes a response',
-      labelNames: ['reason'] as const,
+      help: `Error responses by error code (src/errors.ts) and model ("${NO_MODEL}" before one is resolved), counted where the error becomes a response`,
+      labelNames: ['reason', 'model'] as const,
       registers,
     }),
     modelInfo: new client.Gauge({
@@ -104,8 +115,8 @@ export function createMetrics() {
     },
     droppedItems: new client.Counter({
       name: `${METRIC_PREFIX}dropped_items_total`,
-      help: 'Queued items dropped before inference, by reason',
-      labelNames: ['reason'] as const,
+      help: 'Queued items dropped before inference, by reason and model',
+      labelNames: ['reason', 'model'] as const,
       registers,
     }),
   };
@@ -113,3 +124,28 @@ export function createMetrics() {
 
 /** The metrics of one service instance. */
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * One served model's stage metrics, bound to its `model` label once, so the per-item and
+ * per-batch observations hash no label set.
+ */
+export function modelMetrics(m: Metrics, model: string) {
+  const l = { model };
+  return {
+    model,
+    queueWait: m.queueWait.labels(l),
+    tokenizationDuration: m.tokenizationDuration.labels(l),
+    inferenceDuration: m.inferenceDuration.labels(l),
+    batchSize: m.batchSize.labels(l),
+    batchTokens: m.batchTokens.labels(l),
+    paddingRatio: m.paddingRatio.labels(l),
+    realTokens: m.tokens.labels({ kind: 'real', model }),
+    computedTokens: m.tokens.labels({ kind: 'computed', model }),
+    inferredItems: m.inferredItems.labels(l),
+    queueDepth: m.queueDepth.labels(l),
+    dropped: (reason: string, n: number) => m.droppedItems.inc({ reason, model }, n),
+  };
+}
+
+/** The metrics of one served model (see modelMetrics). */
+export type ModelMetrics = ReturnType<typeof modelMetrics>;

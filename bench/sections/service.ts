@@ -68,7 +68,7 @@ async function measureService(ctx: BenchContext, env: Record<string, string>): P
         itemsPerSecond: r.itemsPerSecond,
         p50Ms: pct(r.latencies, 50),
         p99Ms: pct(r.latencies, 99),
-        padding: d.get('reward_tokens_total{kind="real"}') / d.get('reward_tokens_total{kind="computed"}'),
+        padding: d.total('reward_tokens_total', 'kind="real"') / d.total('reward_tokens_total', 'kind="computed"'),
         healthP50Ms: pct(r.health, 50),
         healthP99Ms: pct(r.health, 99),
         // prom-client samples the loop every 10 ms and records the whole interval: subtract it.
