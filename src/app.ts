@@ -23,6 +23,7 @@ import { scoreRoute } from './http/routes/score.js';
 import { slimeRewardRoute } from './http/routes/slime-reward.js';
 import { tokenizeRoute } from './http/routes/tokenize.js';
 import { modelsRoute } from './http/routes/v1/models.js';
+import { statsRoute } from './http/routes/v1/stats.js';
 import { requestSchemas } from './http/schemas.js';
 
 /** What the app is built from; the process (server.ts) or a test owns each part. */
@@ -88,5 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(predictRoute, { lifecycle, schemas });
   await app.register(rerankRoute, { lifecycle, schemas });
   await app.register(slimeRewardRoute, { lifecycle, schemas });
+  // The over-optimization watch's figures.
+  await app.register(statsRoute, { lifecycle });
   return app;
 }

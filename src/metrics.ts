@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { BucketCounts, RewardWatch } from './watch/reward-watch.js';
 
 /** Prefix of every metric the service exports. */
 export const METRIC_PREFIX = 'reward_';
@@ -23,6 +24,37 @@ export function createMetrics() {
   ];
   client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const registers = [registry];
+  const watches: RewardWatch[] = [];
+  // The watch's figures, read from each model's watch at scrape time.
+  const watchGauge = (name: string, help: string, read: (w: RewardWatch) => number | null) =>
+    new client.Gauge({
+      name: `${METRIC_PREFIX}watch_${name}`,
+      help,
+      labelNames: ['model'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const w of watches) {
+          const v = read(w);
+          if (v !== null) this.set({ model: w.model }, v);
+        }
+      },
+    });
+  const watchHistogram = (name: string, help: string, read: (w: RewardWatch) => BucketCounts | null) =>
+    registry.registerMetric(bucketsMetric(`${METRIC_PREFIX}watch_${name}`, help, () => watches.flatMap((w) => (read(w) ? [[w.model, read(w)!] as const] : []))));
+  watchHistogram('reward', "Raw rewards per model, in buckets at the model's training mean + k·std (k from WATCH_BUCKETS; reward.json normalization)", (w) => w.raw);
+  watchHistogram('normalized_reward', 'Normalized rewards (r − mean) / std per model, in buckets at WATCH_BUCKETS', (w) => w.normalized);
+  watchHistogram('ensemble_std', "Ensembles: the members' standard deviation per item (disagreement)", (w) => w.disagreement);
+  watchGauge('window_items', 'Items in the sliding window of the watch (at most WATCH_WINDOW)', (w) => w.count);
+  watchGauge('window_mean', 'Mean raw reward over the sliding window', (w) => w.mean());
+  watchGauge('window_std', 'Standard deviation of raw rewards over the sliding window', (w) => w.std());
+  watchGauge('training_mean', 'Mean raw reward on the training data (reward.json normalization)', (w) => w.training?.mean ?? null);
+  watchGauge('training_std', 'Standard deviation of the raw reward on the training data (reward.json normalization)', (w) => w.training?.std ?? null);
+  watchGauge('drift_std', '(window mean − training mean) / training std', (w) => w.driftStd());
+  watchGauge('beyond_3std_ratio', 'Share of the window beyond ±3 training std of the training mean (0.0027 for normal rewards)', (w) => w.beyondShare());
+  watchGauge('length_pearson', "Pearson correlation of reward and the item's length in tokens over the window", (w) => w.lengthPearson());
+  watchGauge('length_spearman', "Spearman rank correlation of reward and the item's length in tokens over the window", (w) => w.lengthSpearman());
+  watchGauge('ensemble_std_mean', "Ensembles: mean of the members' std per item over the window", (w) => w.disagreementMean());
   const seconds = (name: string, help: string) =>
     new client.Histogram({ name: `${METRIC_PREFIX}${name}`, help, buckets: secondsBuckets, labelNames: ['model'] as const, registers });
   return {
@@ -109,6 +141,10 @@ export function createMetrics() {
         }
       },
     }),
+    /** Exports a model's or ensemble's watch (reward_watch_*{model}). */
+    addWatch(watch: RewardWatch): void {
+      watches.push(watch);
+    },
     /** Adds a busy-time reader (cumulative ms) to reward_thread_busy_seconds_total{pool}. */
     addBusySource(pool: 'tokenize' | 'infer', read: () => number): void {
       busy.push({ pool, read, last: 0 });
@@ -124,6 +160,35 @@ export function createMetrics() {
 
 /** The metrics of one service instance. */
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A histogram family whose series each have their own bucket bounds (Prometheus allows it,
+ * prom-client's Histogram does not): each model's reward buckets follow its own training
+ * distribution. The counts live in the watch that records them.
+ */
+function bucketsMetric(name: string, help: string, read: () => (readonly [string, BucketCounts])[]) {
+  return {
+    name,
+    help,
+    type: 'histogram' as const,
+    aggregator: 'sum' as const,
+    reset() {},
+    get() {
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      for (const [model, h] of read()) {
+        let cumulative = 0;
+        h.bounds.forEach((le, i) => {
+          cumulative += h.counts[i]!;
+          values.push({ labels: { model, le }, value: cumulative, metricName: `${name}_bucket` });
+        });
+        values.push({ labels: { model, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` });
+        values.push({ labels: { model }, value: h.sum, metricName: `${name}_sum` });
+        values.push({ labels: { model }, value: h.count, metricName: `${name}_count` });
+      }
+      return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
+    },
+  } as unknown as client.Metric;
+}
 
 /**
  * One served model's stage metrics, bound to its `model` label once, so the per-item and
