@@ -31,7 +31,7 @@ export const BEYOND_STD = 3;
 /** Most recent (reward, length) points /v1/stats returns, for a scatter plot. */
 const RECENT_POINTS = 256;
 
-/** Cumulative counts of one histogram: `counts[i]` holds items ≤ `bounds[i]`, plus +Inf last (not cumulative here). */
+/** One histogram's counts per bucket: `counts[i]` holds the items in (bounds[i − 1], bounds[i]], the last one those above every bound. */
 export interface BucketCounts {
   /** Upper bounds, ascending (without +Inf). */
   readonly bounds: readonly number[];
