@@ -74,7 +74,7 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
     if (v.watch) {
       const w = v.watch;
       out.push(
-        `Over-optimization watch (\`WATCH\`), the same load on a fresh server per run, off and on alternating: off ${s(w.off)} items/s, on ${s(w.on)} items/s (on/off ${n(w.on.median / w.off.median, 3)}); \`RewardWatch.record\` costs ${n(w.recordNsPerItem, 1)} ns per item in process.`,
+        `Over-optimization watch (\`WATCH\`), the same load on a fresh server per run, off and on alternating: off ${s(w.off)} items/s, on ${s(w.on)} items/s (on/off of the medians ${n(w.on.median / w.off.median, 3)}${w.pairRatio ? `, of adjacent pairs ${s(w.pairRatio, 3)}` : ''}); \`RewardWatch.record\` costs ${n(w.recordNsPerItem, 1)} ns per item in process.`,
         '',
       );
     }

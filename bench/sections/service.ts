@@ -40,6 +40,8 @@ export interface ServiceResult {
 export interface WatchCost {
   off: Spread;
   on: Spread;
+  /** on/off of each adjacent pair of runs (the machine's load drifts less within a pair). */
+  pairRatio: Spread;
   /** ns per item of RewardWatch.record in this process (window 1000, batches of 64). */
   recordNsPerItem: number;
 }
@@ -59,6 +61,8 @@ async function watchCost(ctx: BenchContext): Promise<WatchCost> {
   const { opts } = ctx;
   const bodies = scoreBodies(ctx.corpus.items, opts.batch);
   const S: Record<'true' | 'false', number[]> = { true: [], false: [] };
+  const ratios: number[] = [];
+  let previous = 0;
   for (let i = 0; i < 2 * opts.repeats; i++) {
     const on = (i % 4 === 1 || i % 4 === 2) ? 'true' : 'false';
     const r = await withServer({ WATCH: on }, async (s) => {
@@ -66,6 +70,8 @@ async function watchCost(ctx: BenchContext): Promise<WatchCost> {
       return runLoad({ base: s.base, bodies, itemsPerBody: opts.batch, clients: opts.clients, seconds: opts.seconds });
     });
     S[on].push(r.itemsPerSecond);
+    if (i % 2 === 1) ratios.push(on === 'true' ? r.itemsPerSecond / previous : previous / r.itemsPerSecond);
+    previous = r.itemsPerSecond;
     ctx.log(`  WATCH=${on}: S ${r.itemsPerSecond.toFixed(1)} items/s`);
   }
   // The per-item work itself, without HTTP: record() on a full window.
@@ -78,7 +84,7 @@ async function watchCost(ctx: BenchContext): Promise<WatchCost> {
   for (let i = 0; i < n; i++) w.record(rewards, lengths);
   const recordNsPerItem = ((performance.now() - t0) * 1e6) / (n * 64);
   ctx.log(`  RewardWatch.record: ${recordNsPerItem.toFixed(1)} ns per item`);
-  return { off: spread(S.false), on: spread(S.true), recordNsPerItem };
+  return { off: spread(S.false), on: spread(S.true), pairRatio: spread(ratios), recordNsPerItem };
 }
 
 async function measureService(ctx: BenchContext, env: Record<string, string>): Promise<ServiceResult> {
