@@ -96,9 +96,9 @@ try {
     const before = await scrape(gpu.base);
     const r = await runLoad({ base: gpu.base, bodies, itemsPerBody: BATCH, clients, seconds: Number(a.seconds) });
     const d = delta(before, await scrape(gpu.base));
-    const real = d.get('reward_tokens_total{kind="real"}');
-    const computed = d.get('reward_tokens_total{kind="computed"}');
-    const inferred = d.get('reward_inferred_items_total');
+    const real = d.total('reward_tokens_total', 'kind="real"');
+    const computed = d.total('reward_tokens_total', 'kind="computed"');
+    const inferred = d.total('reward_inferred_items_total');
     const meanWidth = computed / inferred;
     const flops = encoderFlops(inferred, meanWidth);
     emit({

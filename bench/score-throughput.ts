@@ -58,7 +58,7 @@ const S = await withServer({}, async (s) => {
   const d = delta(before, after);
   // prom-client samples the loop every 10 ms and records the whole interval: subtract it.
   const lagMs = (q: string) => after.get(`reward_nodejs_eventloop_lag_${q}_seconds`) * 1000 - 10;
-  return { ...r, lag: { p50: lagMs('p50'), p99: lagMs('p99'), max: lagMs('max') }, padding: d.get('reward_tokens_total{kind="real"}') / d.get('reward_tokens_total{kind="computed"}') };
+  return { ...r, lag: { p50: lagMs('p50'), p99: lagMs('p99'), max: lagMs('max') }, padding: d.total('reward_tokens_total', 'kind="real"') / d.total('reward_tokens_total', 'kind="computed"') };
 });
 
 const f = (x: number, d = 1) => x.toFixed(d);

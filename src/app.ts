@@ -16,6 +16,7 @@ import { getRewardRoute } from './http/routes/get-reward.js';
 import { healthRoutes } from './http/routes/health/index.js';
 import { metricsRoute } from './http/routes/metrics.js';
 import { openapiRoute } from './http/routes/openapi.js';
+import { pageRoutes } from './http/routes/page.js';
 import { predictRoute } from './http/routes/predict.js';
 import { rankRoute } from './http/routes/rank.js';
 import { rerankRoute } from './http/routes/rerank.js';
@@ -23,6 +24,7 @@ import { scoreRoute } from './http/routes/score.js';
 import { slimeRewardRoute } from './http/routes/slime-reward.js';
 import { tokenizeRoute } from './http/routes/tokenize.js';
 import { modelsRoute } from './http/routes/v1/models.js';
+import { statsRoute } from './http/routes/v1/stats.js';
 import { requestSchemas } from './http/schemas.js';
 
 /** What the app is built from; the process (server.ts) or a test owns each part. */
@@ -88,5 +90,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(predictRoute, { lifecycle, schemas });
   await app.register(rerankRoute, { lifecycle, schemas });
   await app.register(slimeRewardRoute, { lifecycle, schemas });
+  // The over-optimization watch's figures, and a page to try the API and watch them.
+  await app.register(statsRoute, { lifecycle });
+  await app.register(pageRoutes, { authRequired: keys.length > 0 });
   return app;
 }

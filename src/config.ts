@@ -111,6 +111,16 @@ const SETTINGS = {
   AUTH_HEALTH: { schema: bool, default: 'false', help: 'also require a key for /health/*' },
   AUTH_METRICS: { schema: bool, default: 'false', help: 'also require a key for /metrics' },
   CORS_ORIGINS: { schema: z.string(), default: '', help: 'comma-separated origins allowed by CORS; empty = CORS off' },
+  // The over-optimization watch (src/watch/): reward drift, length coupling, ensemble disagreement.
+  WATCH: { schema: bool, default: 'true', help: 'watch rewards per model for over-optimization (reward_watch_* metrics, GET /v1/stats)' },
+  WATCH_WINDOW: { schema: int(10, 1_000_000), default: '1000', help: 'items per model in the sliding window of the watch' },
+  WATCH_BUCKETS: {
+    schema: list(/^-?\d+(\.\d+)?$/, 'comma-separated numbers in ascending order')
+      .transform((es) => es.map(Number))
+      .refine((ks) => ks.length > 0 && ks.every((k, i) => i === 0 || k > ks[i - 1]!), 'comma-separated numbers in ascending order'),
+    default: '-5,-4,-3,-2,-1.5,-1,-0.5,0,0.5,1,1.5,2,3,4,5',
+    help: "reward histogram buckets, in training std from the model's training mean (reward.json normalization)",
+  },
 } as const;
 
 type Settings = typeof SETTINGS;

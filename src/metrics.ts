@@ -1,7 +1,14 @@
 import client from 'prom-client';
+import type { BucketCounts, RewardWatch } from './watch/reward-watch.js';
 
 /** Prefix of every metric the service exports. */
 export const METRIC_PREFIX = 'reward_';
+
+/**
+ * The `model` label of a request that resolved no model (an unknown name, a bad body, a GET):
+ * one fixed value, so names sent by clients never create series.
+ */
+export const NO_MODEL = 'none';
 
 const secondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -17,14 +24,45 @@ export function createMetrics() {
   ];
   client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const registers = [registry];
+  const watches: RewardWatch[] = [];
+  // The watch's figures, read from each model's watch at scrape time.
+  const watchGauge = (name: string, help: string, read: (w: RewardWatch) => number | null) =>
+    new client.Gauge({
+      name: `${METRIC_PREFIX}watch_${name}`,
+      help,
+      labelNames: ['model'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const w of watches) {
+          const v = read(w);
+          if (v !== null) this.set({ model: w.model }, v);
+        }
+      },
+    });
+  const watchHistogram = (name: string, help: string, read: (w: RewardWatch) => BucketCounts | null) =>
+    registry.registerMetric(bucketsMetric(`${METRIC_PREFIX}watch_${name}`, help, () => watches.flatMap((w) => (read(w) ? [[w.model, read(w)!] as const] : []))));
+  watchHistogram('reward', "Raw rewards per model, in buckets at the model's training mean + k·std (k from WATCH_BUCKETS; reward.json normalization)", (w) => w.raw);
+  watchHistogram('normalized_reward', 'Normalized rewards (r − mean) / std per model, in buckets at WATCH_BUCKETS', (w) => w.normalized);
+  watchHistogram('ensemble_std', "Ensembles: the members' standard deviation per item (disagreement)", (w) => w.disagreement);
+  watchGauge('window_items', 'Items in the sliding window of the watch (at most WATCH_WINDOW)', (w) => w.count);
+  watchGauge('window_mean', 'Mean raw reward over the sliding window', (w) => w.mean());
+  watchGauge('window_std', 'Standard deviation of raw rewards over the sliding window', (w) => w.std());
+  watchGauge('training_mean', 'Mean raw reward on the training data (reward.json normalization)', (w) => w.training?.mean ?? null);
+  watchGauge('training_std', 'Standard deviation of the raw reward on the training data (reward.json normalization)', (w) => w.training?.std ?? null);
+  watchGauge('drift_std', '(window mean − training mean) / training std', (w) => w.driftStd());
+  watchGauge('beyond_3std_ratio', 'Share of the window beyond ±3 training std of the training mean (0.0027 for normal rewards)', (w) => w.beyondShare());
+  watchGauge('length_pearson', "Pearson correlation of reward and the item's length in tokens over the window", (w) => w.lengthPearson());
+  watchGauge('length_spearman', "Spearman rank correlation of reward and the item's length in tokens over the window", (w) => w.lengthSpearman());
+  watchGauge('ensemble_std_mean', "Ensembles: mean of the members' std per item over the window", (w) => w.disagreementMean());
   const seconds = (name: string, help: string) =>
-    new client.Histogram({ name: `${METRIC_PREFIX}${name}`, help, buckets: secondsBuckets, registers });
+    new client.Histogram({ name: `${METRIC_PREFIX}${name}`, help, buckets: secondsBuckets, labelNames: ['model'] as const, registers });
   return {
     registry,
     requestDuration: new client.Histogram({
       name: `${METRIC_PREFIX}http_request_duration_seconds`,
-      help: 'HTTP request duration by route, method and status',
-      labelNames: ['route', 'method', 'status'] as const,
+      help: `HTTP request duration by route, method, status and model (the model or ensemble the request resolved to; "${NO_MODEL}" before one is)`,
+      labelNames: ['route', 'method', 'status', 'model'] as const,
       buckets: secondsBuckets,
       registers,
     }),
@@ -34,41 +72,46 @@ export function createMetrics() {
     batchSize: new client.Histogram({
       name: `${METRIC_PREFIX}batch_size`,
       help: 'Items per inference batch',
+      labelNames: ['model'] as const,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
       registers,
     }),
     batchTokens: new client.Histogram({
       name: `${METRIC_PREFIX}batch_tokens`,
       help: 'Tokens computed per batch (batch size × longest item)',
+      labelNames: ['model'] as const,
       buckets: [64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072],
       registers,
     }),
     paddingRatio: new client.Histogram({
       name: `${METRIC_PREFIX}batch_padding_ratio`,
       help: 'Share of computed tokens that are padding, per batch',
+      labelNames: ['model'] as const,
       buckets: [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 0.9],
       registers,
     }),
     tokens: new client.Counter({
       name: `${METRIC_PREFIX}tokens_total`,
       help: 'Tokens through inference: kind="real" are item tokens, kind="computed" include padding',
-      labelNames: ['kind'] as const,
+      labelNames: ['kind', 'model'] as const,
       registers,
     }),
     inferredItems: new client.Counter({
       name: `${METRIC_PREFIX}inferred_items_total`,
       help: 'Items run through the model',
+      labelNames: ['model'] as const,
       registers,
     }),
     queueDepth: new client.Gauge({
       name: `${METRIC_PREFIX}queue_depth`,
       help: 'Items accepted and waiting for a batch (tokenizing or queued)',
+      labelNames: ['model'] as const,
       registers,
     }),
     failures: new client.Counter({
       name: `${METRIC_PREFIX}failures_total`,
-      help: 'Error responses by error code (src/errors.ts), counted where the error becomes a response',
-      labelNames: ['reason'] as const,
+      help: `Error responses by error code (src/errors.ts) and model ("${NO_MODEL}" before one is resolved), counted where the error becomes a response`,
+      labelNames: ['reason', 'model'] as const,
       registers,
     }),
     modelInfo: new client.Gauge({
@@ -98,14 +141,18 @@ export function createMetrics() {
         }
       },
     }),
+    /** Exports a model's or ensemble's watch (reward_watch_*{model}). */
+    addWatch(watch: RewardWatch): void {
+      watches.push(watch);
+    },
     /** Adds a busy-time reader (cumulative ms) to reward_thread_busy_seconds_total{pool}. */
     addBusySource(pool: 'tokenize' | 'infer', read: () => number): void {
       busy.push({ pool, read, last: 0 });
     },
     droppedItems: new client.Counter({
       name: `${METRIC_PREFIX}dropped_items_total`,
-      help: 'Queued items dropped before inference, by reason',
-      labelNames: ['reason'] as const,
+      help: 'Queued items dropped before inference, by reason and model',
+      labelNames: ['reason', 'model'] as const,
       registers,
     }),
   };
@@ -113,3 +160,57 @@ export function createMetrics() {
 
 /** The metrics of one service instance. */
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A histogram family whose series each have their own bucket bounds (Prometheus allows it,
+ * prom-client's Histogram does not): each model's reward buckets follow its own training
+ * distribution. The counts live in the watch that records them.
+ */
+function bucketsMetric(name: string, help: string, read: () => (readonly [string, BucketCounts])[]) {
+  return {
+    name,
+    help,
+    type: 'histogram' as const,
+    aggregator: 'sum' as const,
+    reset() {},
+    get() {
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      for (const [model, h] of read()) {
+        let cumulative = 0;
+        h.bounds.forEach((le, i) => {
+          cumulative += h.counts[i]!;
+          values.push({ labels: { model, le }, value: cumulative, metricName: `${name}_bucket` });
+        });
+        values.push({ labels: { model, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` });
+        values.push({ labels: { model }, value: h.sum, metricName: `${name}_sum` });
+        values.push({ labels: { model }, value: h.count, metricName: `${name}_count` });
+      }
+      return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
+    },
+  } as unknown as client.Metric;
+}
+
+/**
+ * One served model's stage metrics, bound to its `model` label once, so the per-item and
+ * per-batch observations hash no label set.
+ */
+export function modelMetrics(m: Metrics, model: string) {
+  const l = { model };
+  return {
+    model,
+    queueWait: m.queueWait.labels(l),
+    tokenizationDuration: m.tokenizationDuration.labels(l),
+    inferenceDuration: m.inferenceDuration.labels(l),
+    batchSize: m.batchSize.labels(l),
+    batchTokens: m.batchTokens.labels(l),
+    paddingRatio: m.paddingRatio.labels(l),
+    realTokens: m.tokens.labels({ kind: 'real', model }),
+    computedTokens: m.tokens.labels({ kind: 'computed', model }),
+    inferredItems: m.inferredItems.labels(l),
+    queueDepth: m.queueDepth.labels(l),
+    dropped: (reason: string, n: number) => m.droppedItems.inc({ reason, model }, n),
+  };
+}
+
+/** The metrics of one served model (see modelMetrics). */
+export type ModelMetrics = ReturnType<typeof modelMetrics>;

@@ -1,6 +1,6 @@
 /** One scrape of a server's /metrics: sample values by their full name with labels. */
 export interface Scrape {
-  /** e.g. get('reward_tokens_total{kind="real"}'); NaN when absent. */
+  /** e.g. get('reward_tokens_total{kind="real",model="m"}'); NaN when absent. */
   get(sample: string): number;
   /** Sum of every sample of a metric whose labels contain `labels` (e.g. a histogram's _sum over routes). */
   total(name: string, labels?: string): number;

@@ -71,6 +71,13 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
       ),
       '',
     );
+    if (v.watch) {
+      const w = v.watch;
+      out.push(
+        `Over-optimization watch (\`WATCH\`), the same load on a fresh server per run, off and on alternating: off ${s(w.off)} items/s, on ${s(w.on)} items/s (on/off of the medians ${n(w.on.median / w.off.median, 3)}${w.pairRatio ? `, of adjacent pairs ${s(w.pairRatio, 3)}` : ''}); \`RewardWatch.record\` costs ${n(w.recordNsPerItem, 1)} ns per item in process.`,
+        '',
+      );
+    }
     const cpu = (c: NonNullable<ServiceResult['cores']>) =>
       `server process ${s(c.server, 2)} and load client ${s(c.client, 2)} cores, ${n(c.server.median + c.client.median, 2)} of ${r.machine.cores}; threads busy: event loop ${s(c.main, 2)}, tokenizer ${s(c.tokenize, 2)}, ORT ${s(c.infer, 2)}`;
     if (v.cores) out.push(`CPU while saturated: CPU seconds per second from /proc (all threads of the server; the client process), and how busy each thread kind was (\`reward_thread_busy_seconds_total\` per second: event-loop utilization, wall clock, so it includes time a busy thread waited for a core; more than the cores used means the cores are oversubscribed): ${cpu(v.cores)}.${v.otherLibrary?.cores ? ` With \`${v.otherLibrary.setting}\`: ${cpu(v.otherLibrary.cores)}.` : ''}`, '');

@@ -1,6 +1,6 @@
 import { ServiceError } from '../errors.js';
 import type { Backend, BatchOutput } from '../infer/backend.js';
-import type { Metrics } from '../metrics.js';
+import type { ModelMetrics } from '../metrics.js';
 import type { TokenizedBatch } from '../tokenize/tokenizer-pool.js';
 import { packRows } from '../util/pack-rows.js';
 import { selectBatch } from './select-batch.js';
@@ -155,7 +155,7 @@ export class Batcher {
   constructor(
     private readonly backend: Backend,
     private readonly opts: BatcherOptions,
-    private readonly metrics: Metrics,
+    private readonly metrics: ModelMetrics,
   ) {}
 
   /** Items admitted and not yet started in inference. */
@@ -263,7 +263,7 @@ export class Batcher {
     });
     const dropped = before - this.queue.length;
     if (dropped > 0) {
-      this.metrics.droppedItems.inc({ reason }, dropped);
+      this.metrics.dropped(reason, dropped);
       this.adjust(-dropped);
     }
     this.noteBusy();
@@ -271,7 +271,6 @@ export class Batcher {
 
   private adjust(delta: number): void {
     this.reserved += delta;
-    // inc, not set: each served model has its own batcher and the gauge is their sum.
     this.metrics.queueDepth.inc(delta);
   }
 
@@ -334,8 +333,8 @@ export class Batcher {
     this.metrics.batchSize.observe(items.length);
     this.metrics.batchTokens.observe(computed);
     this.metrics.paddingRatio.observe(1 - real / computed);
-    this.metrics.tokens.inc({ kind: 'real' }, real);
-    this.metrics.tokens.inc({ kind: 'computed' }, computed);
+    this.metrics.realTokens.inc(real);
+    this.metrics.computedTokens.inc(computed);
 
     const batch = packRows(
       items.map((it) => it.ids),

@@ -1,5 +1,6 @@
 import { ServiceError } from '../errors.js';
 import { ensembleStats } from '../postprocess/postprocess.js';
+import type { RewardWatch } from '../watch/reward-watch.js';
 import type { TokenizedItem } from './scorer.js';
 import type { ModelTarget, RequestItem, Scored, ScoringTarget, TargetOptions } from './scoring-target.js';
 
@@ -15,6 +16,8 @@ export class Ensemble implements ScoringTarget {
     readonly members: readonly ModelTarget[],
     /** k used when a request does not set one (ENSEMBLE_K). */
     readonly k: number,
+    /** The over-optimization watch of this ensemble (its mean reward and members' std); none when WATCH is off. */
+    private readonly watch?: RewardWatch,
   ) {}
 
   /** The first member's temperature. */
@@ -36,13 +39,17 @@ export class Ensemble implements ScoringTarget {
     const results = await Promise.all(this.members.map((m) => m.score(items, opts)));
     const k = opts.k ?? this.k;
     const stats = ensembleStats(results.map((r) => r.rewards), k);
-    const raw = ensembleStats(results.map((r) => r.raw), k).mean;
+    const rawStats = ensembleStats(results.map((r) => r.raw), k);
+    const raw = rawStats.mean;
+    // Disagreement in raw reward units, whatever the request's normalize.
+    this.watch?.record(raw, results[0]!.lengths, rawStats.std);
     return {
       model: this.name,
       rewards: stats.mean,
       raw,
       ensemble: { members: Object.fromEntries(results.map((r) => [r.model, r.rewards])), std: stats.std, conservative: stats.conservative, k },
       truncated: items.map((_, i) => results.some((r) => r.truncated[i])),
+      lengths: results[0]!.lengths,
       tokens: results.reduce((a, r) => a + r.tokens, 0),
       timings: {
         tokenizeMs: Math.max(...results.map((r) => r.timings.tokenizeMs)),

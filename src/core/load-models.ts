@@ -19,7 +19,8 @@ export async function loadModels(config: Config, metrics: Metrics, makeBackend: 
       await rt.selfCheck();
       if (config.warmup) await rt.warmup();
     }
-    return new ModelRegistry(loaded, { ensembles: config.ensembles, ensembleK: config.ensembleK, defaultName: config.defaultModel });
+    const watch = config.watch ? { settings: { window: config.watchWindow, buckets: config.watchBuckets }, metrics } : undefined;
+    return new ModelRegistry(loaded, { ensembles: config.ensembles, ensembleK: config.ensembleK, defaultName: config.defaultModel, watch });
   } catch (err) {
     await Promise.all(loaded.map((rt) => rt.close()));
     throw err;

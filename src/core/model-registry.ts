@@ -1,5 +1,7 @@
 import type { EnsembleSpec } from '../config.js';
 import { ServiceError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { RewardWatch, type WatchSettings } from '../watch/reward-watch.js';
 import { Ensemble } from './ensemble.js';
 import type { ModelRuntime } from './runtime.js';
 import { ModelTarget, type ScoringTarget } from './scoring-target.js';
@@ -11,12 +13,15 @@ export interface RegistryOptions {
   ensembleK?: number;
   /** Model or ensemble answering requests that name none; '' or absent = the first model. */
   defaultName?: string;
+  /** Watch every model and ensemble for over-optimization, exporting the figures to these metrics; off when absent. */
+  watch?: { settings: WatchSettings; metrics: Metrics } | undefined;
 }
 
 /** The loaded models and the ensembles over them, by name; requests pick one with "model". */
 export class ModelRegistry {
   private readonly models = new Map<string, ModelTarget>();
   private readonly groups = new Map<string, Ensemble>();
+  private readonly watches = new Map<string, RewardWatch>();
   /** The target that answers requests naming none. */
   readonly defaultTarget: ScoringTarget;
 
@@ -25,7 +30,10 @@ export class ModelRegistry {
     if (runtimes.length === 0) throw new Error('a registry needs at least one model');
     for (const rt of runtimes) {
       if (this.models.has(rt.folder.name)) throw new Error(`two models are named ${rt.folder.name}`);
-      this.models.set(rt.folder.name, new ModelTarget(rt));
+      const f = rt.folder;
+      // The built-in {mean: 0, std: 1} is no training distribution: no drift figures then.
+      const training = f.sources.normalization.startsWith('reward.json') ? f.reward.normalization : null;
+      this.models.set(f.name, new ModelTarget(rt, this.watchOf(f.name, 'model', training, opts)));
     }
     for (const spec of opts.ensembles ?? []) {
       if (this.models.has(spec.name) || this.groups.has(spec.name)) throw new Error(`ensemble ${spec.name}: the name is already taken`);
@@ -35,12 +43,31 @@ export class ModelRegistry {
         return t;
       });
       if (new Set(spec.members).size !== members.length) throw new Error(`ensemble ${spec.name}: a model is listed twice`);
-      this.groups.set(spec.name, new Ensemble(spec.name, members, opts.ensembleK ?? 1));
+      this.groups.set(spec.name, new Ensemble(spec.name, members, opts.ensembleK ?? 1, this.watchOf(spec.name, 'ensemble', null, opts)));
     }
     const name = opts.defaultName || runtimes[0]!.folder.name;
     const target = this.models.get(name) ?? this.groups.get(name);
     if (!target) throw new Error(`DEFAULT_MODEL ${name} is neither a served model nor an ensemble`);
     this.defaultTarget = target;
+  }
+
+  private watchOf(name: string, kind: 'model' | 'ensemble', training: { mean: number; std: number } | null, opts: RegistryOptions): RewardWatch | undefined {
+    if (!opts.watch) return undefined;
+    const w = new RewardWatch(name, kind, training, opts.watch.settings);
+    this.watches.set(name, w);
+    opts.watch.metrics.addWatch(w);
+    return w;
+  }
+
+  /**
+   * The over-optimization watch of a model or ensemble by name, or of the default target.
+   * @throws ServiceError 404 model_not_found for an unknown name, not_found when the watch is off.
+   */
+  watch(name: string | undefined): RewardWatch {
+    const target = this.resolve(name);
+    const w = this.watches.get(target.name);
+    if (!w) throw new ServiceError('not_found', 'The reward watch is off (WATCH=false)');
+    return w;
   }
 
   /** The default model's runtime, or the first model's when an ensemble is the default. */

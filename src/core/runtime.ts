@@ -3,7 +3,7 @@ import { Batcher } from '../batch/batcher.js';
 import type { Config } from '../config.js';
 import { KNOWN_INPUTS, READABLE_OUTPUT_TYPES, type Backend, type BackendInfo, type OutputPlan, type TensorInfo } from '../infer/backend.js';
 import { OrtBackend, type OrtBackendOptions } from '../infer/ort-backend.js';
-import type { Metrics } from '../metrics.js';
+import { modelMetrics, type Metrics } from '../metrics.js';
 import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
 import { weightVector } from '../postprocess/postprocess.js';
 import { SLICE_LIMITS, TokenizerPool, tokenizeWorkerData } from '../tokenize/tokenizer-pool.js';
@@ -194,11 +194,12 @@ export async function createRuntime(
     if (folder.reward.inputFormat === 'pair' && !tokInfo.pairs) {
       throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
     }
-    const batcher = new Batcher(backend, { ...config, tokenizingShare: SLICE_LIMITS.maxItems }, metrics);
+    const own = modelMetrics(metrics, folder.name);
+    const batcher = new Batcher(backend, { ...config, tokenizingShare: SLICE_LIMITS.maxItems }, own);
     metrics.addBusySource('tokenize', () => tokenizers.busyMs());
     const measured = backend;
     if (measured.busyMs) metrics.addBusySource('infer', () => measured.busyMs!());
-    const scorer = new Scorer(folder.reward.maxLength, tokenizers, batcher, metrics);
+    const scorer = new Scorer(folder.reward.maxLength, tokenizers, batcher, own);
     const ready = backend;
     return {
       folder,

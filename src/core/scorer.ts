@@ -1,7 +1,7 @@
 import { abortError, type Batcher } from '../batch/batcher.js';
 import { ServiceError } from '../errors.js';
 import type { InputFormat, ScoreItem } from '../format/format.js';
-import type { Metrics } from '../metrics.js';
+import type { ModelMetrics } from '../metrics.js';
 import type { TruncationMode } from '../tokenize/token-encoder.js';
 import type { ExplainedItem, TokenizedBatch, TokenizeFailure, TokenizerPool } from '../tokenize/tokenizer-pool.js';
 
@@ -59,7 +59,7 @@ export class Scorer {
     private readonly maxLength: number,
     private readonly tokenizers: TokenizerPool,
     private readonly batcher: Batcher,
-    private readonly metrics: Metrics,
+    private readonly metrics: ModelMetrics,
   ) {}
 
   async score(items: ScoreItem[], opts: ScoreOptions): Promise<ScoreResult> {

@@ -3,6 +3,7 @@ import { needsChat, type InputFormat, type Message, type ScoreItem } from '../fo
 import type { StepSettings } from '../model/model-folder.js';
 import { aggregateSteps, normalize, positiveProbabilities, rewardsFrom, weightedRewards, weightVector } from '../postprocess/postprocess.js';
 import type { TruncationMode } from '../tokenize/token-encoder.js';
+import type { RewardWatch } from '../watch/reward-watch.js';
 import type { ModelRuntime } from './runtime.js';
 import type { ScoreResult, StageTimings, TokenizedItem } from './scorer.js';
 
@@ -70,6 +71,11 @@ export interface Scored {
   steps?: StepScores;
   tokenRewards?: TokenRewards[];
   truncated: boolean[];
+  /**
+   * Tokens of each item as the model read it (prompt and response, special tokens included,
+   * after truncation); for an ensemble, its first member's.
+   */
+  lengths: ArrayLike<number>;
   tokens: number;
   timings: StageTimings;
 }
@@ -121,7 +127,11 @@ export function headWeightVector(rt: ModelRuntime, weights: Readonly<Record<stri
 
 /** One served model: its pipeline plus the reward postprocessing (heads, weights, normalization). */
 export class ModelTarget implements ScoringTarget {
-  constructor(readonly runtime: ModelRuntime) {}
+  constructor(
+    readonly runtime: ModelRuntime,
+    /** The over-optimization watch of this model; none when WATCH is off. */
+    private readonly watch?: RewardWatch,
+  ) {}
 
   get name(): string {
     return this.runtime.folder.name;
@@ -208,6 +218,7 @@ export class ModelTarget implements ScoringTarget {
       logits: items.map((_, i) => Array.from(r.logits.subarray(i * r.numLabels, (i + 1) * r.numLabels))),
       labels: rt.headNames.map((_, k) => rt.folder.labels[k] ?? null),
       truncated: r.truncated,
+      lengths: r.lengths,
       tokens: r.tokens,
       timings: r.timings,
     };
@@ -218,6 +229,7 @@ export class ModelTarget implements ScoringTarget {
       out.steps = stepped.steps;
       if (stepped.tokenRewards) out.tokenRewards = stepped.tokenRewards;
     }
+    this.watch?.record(raw, r.lengths);
     return out;
   }
 }

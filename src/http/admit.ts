@@ -6,6 +6,13 @@ import { clientAbortSignal } from './client-abort.js';
 import { parseBody } from './schemas.js';
 import { timingHeaders } from './timing-headers.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The model or ensemble the request resolved to: the `model` label of its metrics. */
+    model?: string;
+  }
+}
+
 /** What admission needs to know of a parsed body: the model it names, its size, its deadline. */
 export interface Admission {
   model?: string | undefined;
@@ -36,6 +43,7 @@ export async function handle<S extends z.ZodType, I>(
   const a = admission(body);
   const target = lifecycle.acceptWork(a.model, { byPath: a.byPath ?? false });
   request.items = a.items;
+  request.model = target.name;
   const result = await operation({ target, signal: clientAbortSignal(reply, a.timeoutMs) }, input(body));
   if (result.timings) timingHeaders(reply, result.timings);
   return result.body;

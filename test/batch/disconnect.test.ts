@@ -42,7 +42,7 @@ const until = async (cond: () => Promise<boolean>) => {
 test("a disconnected client's queued items are dropped before inference", async () => {
   batches.length = 0;
   gate = new Promise((r) => (open = r));
-  const tokenized = () => metricValue('reward_tokenization_duration_seconds', /_count (\d+)/);
+  const tokenized = () => metricValue('reward_tokenization_duration_seconds', /_count\{[^}]*\} (\d+)/);
   const start = await tokenized();
   // A occupies the backend: its batch waits at the gate while B arrives.
   const busy = send({ items: Array.from({ length: 4 }, (_, i) => ({ prompt: filler(i, 30), response: 'ok' })) });
@@ -53,11 +53,11 @@ test("a disconnected client's queued items are dropped before inference", async 
   await until(async () => (await tokenized()) >= start + 2);
   assert.equal(t.runtime.batcher.depth, 7, 'B is queued behind A');
   quitter.req.destroy();
-  await until(async () => (await metricValue('reward_dropped_items_total', /client_closed"\} (\d+)/)) === 7);
+  await until(async () => (await metricValue('reward_dropped_items_total', /client_closed",model="[^"]+"\} (\d+)/)) === 7);
   open();
   assert.equal(await busy.done, 200);
   assert.deepEqual(batches.map((b) => b.length), [4], 'only A reached the backend');
   assert.equal(t.runtime.batcher.depth, 0);
-  const failures = await metricValue('reward_failures_total', /client_closed"\} (\d+)/);
+  const failures = await metricValue('reward_failures_total', /client_closed",model="[^"]+"\} (\d+)/);
   assert.equal(failures, 1);
 });

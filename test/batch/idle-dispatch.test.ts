@@ -19,7 +19,7 @@ before(async () => {
 after(() => t.close());
 
 const item = (i: number) => ({ prompt: filler(i, 10), response: 'fine' });
-const tokenized = async () => Number(/_count (\d+)/.exec(await t.runtime.metrics.registry.getSingleMetricAsString('reward_tokenization_duration_seconds'))?.[1] ?? 0);
+const tokenized = async () => Number(/_count\{[^}]*\} (\d+)/.exec(await t.runtime.metrics.registry.getSingleMetricAsString('reward_tokenization_duration_seconds'))?.[1] ?? 0);
 const until = async (cond: () => boolean | Promise<boolean>) => {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 2));
 };

@@ -35,7 +35,7 @@ test('with a tiny queue, excess requests get 429 at once and the accepted ones s
   assert.deepEqual(again.body.rewards.map((x: number) => x.toFixed(5)), replies[first]!.body.rewards.map((x: number) => x.toFixed(5)));
   assert.equal(t.runtime.batcher.depth, 0);
   const metrics = (await t.app.inject({ url: '/metrics' })).body;
-  assert.match(metrics, /reward_failures_total\{reason="overloaded"\} 8/);
+  assert.match(metrics, /reward_failures_total\{reason="overloaded",model="[^"]+"\} 8/);
 });
 
 test('a full queue on vLLM /classify is 503 with Retry-After (verl retries 5xx, never 4xx); on TEI /predict 429 Overloaded', async () => {

@@ -30,7 +30,7 @@ test('a failing batch gives its requests 500 inference_failed; the next requests
   assert.equal(r.status, 500);
   assert.deepEqual(r.body, { error: { code: 'inference_failed', message: 'Inference failed' } });
   const metrics = await t.runtime.metrics.registry.getSingleMetricAsString('reward_failures_total');
-  assert.match(metrics, /reason="inference_failed"\} 1/);
+  assert.match(metrics, /reason="inference_failed",model="[^"]+"\} 1/);
   const next = await post(t.app, '/score', { items: [{ text: 'ok' }] });
   assert.equal(next.status, 200);
   assert.equal(t.runtime.batcher.depth, 0);

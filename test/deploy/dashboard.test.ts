@@ -58,8 +58,9 @@ test('the query reader finds metrics and labels, and flags what the service does
   assert.deepEqual(promqlNames(q).grouped, ['le', 'route', 'x']);
   assert.deepEqual(checkQuery('sum(rate(reward_http_request_duration_seconds_count{status="200"}[5m]))', exported), []);
   assert.deepEqual(checkQuery('rate(reward_requests_total[5m])', exported), ['reward_requests_total is not exported']);
-  assert.deepEqual(checkQuery('reward_queue_depth{model="x"}', exported), ['reward_queue_depth has no label model']);
-  assert.deepEqual(checkQuery('sum by (model) (reward_queue_depth)', exported), ['no metric of the query has label model']);
+  assert.deepEqual(checkQuery('reward_queue_depth{model="x"}', exported), []);
+  assert.deepEqual(checkQuery('reward_queue_depth{stage="x"}', exported), ['reward_queue_depth has no label stage']);
+  assert.deepEqual(checkQuery('sum by (stage) (reward_queue_depth)', exported), ['no metric of the query has label stage']);
 });
 
 test('every panel query and variable reads only metrics and labels that /metrics really exports', () => {
@@ -91,4 +92,19 @@ test('the dashboard shows what operators asked for', () => {
   has(/inference time/i, [/reward_inference_duration_seconds_bucket/]);
   has(/429/i, [/status="429"/]);
   has(/queue depth/i, [/reward_queue_depth/]);
+  has(/throughput/i, [/sum by \(model\).*reward_inferred_items_total/]);
+});
+
+test('an "Over-optimization" row shows every figure of the reward watch, per model', () => {
+  const at = dashboard.panels.findIndex((p) => p.type === 'row' && p.title === 'Over-optimization');
+  assert.ok(at >= 0, 'the row');
+  const rowPanels = dashboard.panels.slice(at + 1).filter((p) => p.type !== 'row');
+  const exprs = rowPanels.flatMap((p) => p.targets!.map((t) => t.expr));
+  for (const metric of ['drift_std', 'window_mean', 'training_mean', 'training_std', 'normalized_reward_bucket', 'beyond_3std_ratio', 'length_pearson', 'length_spearman', 'ensemble_std_mean', 'ensemble_std_sum']) {
+    assert.ok(exprs.some((e) => e.includes(`reward_watch_${metric}`)), `a query reads reward_watch_${metric}`);
+  }
+  for (const e of exprs) assert.match(e, /model=~"\$model"/, `${e}: follows the model variable`);
+  assert.ok(dashboard.templating.list.some((v) => v.name === 'model'));
+  // Every watch family the service exports was sampled here (the scrape had an ensemble), so labels were checked.
+  for (const [name, m] of exported) if (name.startsWith('reward_watch_')) assert.ok(m.sampled && m.labels.has('model'), name);
 });

@@ -60,7 +60,7 @@ test('the validator rejects what the API server would (a check that could fail)'
 for (const overlay of OVERLAYS) {
   test(`k8s/overlays/${overlay}: renders, and every object is valid against its schema`, async () => {
     const objs = render(overlay);
-    assert.deepEqual(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service', 'ServiceMonitor']);
+    assert.deepEqual(objs.map((o) => o.kind).sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PrometheusRule', 'Service', 'ServiceMonitor']);
     for (const o of objs) await validate(o).catch((e: Error) => assert.fail(`${o.kind}/${o.metadata.name}: ${e.message}`));
   });
 
@@ -136,3 +136,20 @@ for (const overlay of OVERLAYS) {
     assert.ok(Number(m.pods.target.averageValue) < config.maxQueueItems, 'scales before the queue is full and 429s start');
   });
 }
+
+test('k8s/base/prometheusrule.yaml: alerts on the reward watch, each reading only series /metrics exports', async () => {
+  const [rule] = render('cpu').filter((o) => o.kind === 'PrometheusRule');
+  await validate(rule!);
+  const broken = structuredClone(rule!);
+  broken.spec.groups[0].rules[0].for = 15;
+  await assert.rejects(validate(broken), /for/);
+  const rules = rule!.spec.groups.flatMap((g: { rules: unknown[] }) => g.rules) as { alert: string; expr: string; for: string; annotations: Record<string, string> }[];
+  assert.ok(rules.length >= 4);
+  for (const r of rules) {
+    assert.match(r.for, /^\d+m$/, `${r.alert}: waits before firing`);
+    assert.ok(r.annotations.summary?.includes('$labels.model'), `${r.alert}: names the model`);
+    const names = [...r.expr.matchAll(/\b(reward_\w+)/g)].map((m) => m[1]!);
+    assert.ok(names.length > 0);
+    for (const n of names) assert.ok(metrics.has(n), `${r.alert}: ${n} is exported`);
+  }
+});

@@ -1,4 +1,6 @@
-import { filler, post, startApp } from './app.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MODEL, DEFAULT_NAME, filler, modelDir, post, startApp } from './app.js';
 
 /** One series name the service exposes: its family's type and the label names its samples carry (none before a sample). */
 export interface ExportedMetric {
@@ -10,13 +12,17 @@ export interface ExportedMetric {
 
 /**
  * What a real app's GET /metrics exposes after it served some traffic (a 200, a 404 and two 422s,
- * so request labels, failures and every batch histogram have samples): every series name Prometheus would
+ * so request labels, failures and every batch histogram have samples; two models and an ensemble
+ * of them, so every reward_watch_* series has samples too): every series name Prometheus would
  * store (a histogram as its _bucket, _sum and _count) mapped to its family's type and labels.
  */
 export async function scrapeMetrics(): Promise<Map<string, ExportedMetric>> {
-  const t = await startApp();
+  const rw = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'reward.json'), 'utf8'));
+  const twin = modelDir({ files: { 'reward.json': JSON.stringify({ ...rw, name: 'twin' }) } });
+  const t = await startApp({ MODELS: `${DEFAULT_MODEL},${twin}`, ENSEMBLES: `pair=${DEFAULT_NAME}+twin` });
   try {
     await post(t.app, '/score', { items: [{ prompt: filler(3, 10), response: filler(4, 20) }, { text: filler(5, 30) }] });
+    await post(t.app, '/score', { model: 'pair', items: [1, 2, 3, 4].map((i) => ({ prompt: filler(i, 10), response: filler(i + 9, 5 * i) })) });
     await t.app.inject({ method: 'GET', url: '/no-such-route' });
     await post(t.app, '/score', { items: [] });
     await post(t.app, '/score', { items: [{ text: filler(6, 2000) }], truncation: 'error' }); // 422, counted as a failure

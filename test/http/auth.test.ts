@@ -77,6 +77,8 @@ test('health and metrics are open by default; every other route, known or not, n
     const r = await t.app.inject({ url });
     assert.equal(r.statusCode, 401, url);
   }
+  // The page and its files are open: the page asks for the key before it calls the API.
+  for (const url of ['/', '/docs', '/ui/page.js']) assert.equal((await t.app.inject({ url })).statusCode, 200, url);
   const models = await t.app.inject({ url: '/v1/models', headers: { authorization: 'Bearer key-one-0123456789' } });
   assert.equal(models.statusCode, 200);
 });

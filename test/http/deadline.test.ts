@@ -27,8 +27,8 @@ test('items still queued at timeout_ms are dropped and the request gets 504 dead
   assert.equal(r.status, 504);
   assert.equal(r.body.error.code, 'deadline_exceeded');
   assert.match(r.body.error.message, /timeout_ms \(100 ms\)/);
-  assert.match(await metric('reward_dropped_items_total'), /reason="deadline_exceeded"\} 1/);
-  assert.match(await metric('reward_failures_total'), /reason="deadline_exceeded"\} 1/);
+  assert.match(await metric('reward_dropped_items_total'), /reason="deadline_exceeded",model="[^"]+"\} 1/);
+  assert.match(await metric('reward_failures_total'), /reason="deadline_exceeded",model="[^"]+"\} 1/);
   open();
   const next = await post(t.app, '/score', { items: [{ text: 'after' }], timeout_ms: 1500 });
   assert.equal(next.status, 200);

@@ -61,5 +61,5 @@ test("errors raised before the handler (auth hook, body limit) come out in the r
   assert.equal(bigTei.json().error_type, 'Validation');
   // Failures are still counted once, by our code.
   const metrics = await t.app.inject({ url: '/metrics', headers: auth });
-  assert.match(metrics.body, /reward_failures_total\{reason="unauthorized"\} [3-9]/);
+  assert.match(metrics.body, /reward_failures_total\{reason="unauthorized",model="none"\} [3-9]/);
 });

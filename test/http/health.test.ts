@@ -61,7 +61,7 @@ test('/metrics exports the service metrics under one prefix', async () => {
   ]) {
     assert.match(body, new RegExp(`^${name}`, 'm'), name);
   }
-  assert.match(body, /reward_http_request_duration_seconds_count\{route="\/score",method="POST",status="200"\} \d+/);
+  assert.match(body, /reward_http_request_duration_seconds_count\{route="\/score",method="POST",status="200",model="[^"]+"\} \d+/);
   const names = [...body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
   assert.ok(names.every((n) => n.startsWith('reward_')));
 });

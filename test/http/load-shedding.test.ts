@@ -36,7 +36,7 @@ test('a saturated event loop gets 503 server_busy at once; liveness and metrics 
   assert.equal(live.statusCode, 200);
   assert.equal(metrics.statusCode, 200);
   const counted = await t.runtime.metrics.registry.getSingleMetricAsString('reward_failures_total');
-  assert.match(counted, /reason="server_busy"\} [1-9]/);
+  assert.match(counted, /reason="server_busy",model="none"\} [1-9]/);
   // Once the loop is idle again the next sample clears the guard.
   while (underPressure()) await sleep(50);
   assert.equal((await post(t.app, '/score', { items: [{ text: 'a' }] })).status, 200);

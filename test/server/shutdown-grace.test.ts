@@ -16,8 +16,8 @@ test('SIGTERM with more queued work than the grace allows: every request still g
   );
   for (;;) {
     const m = await (await fetch(`${base}/metrics`)).text();
-    const depth = Number(/^reward_queue_depth (\d+)/m.exec(m)?.[1] ?? 0);
-    const inferred = Number(/^reward_inferred_items_total (\d+)/m.exec(m)?.[1] ?? 0);
+    const depth = Number(/^reward_queue_depth\{model="[^"]*"\} (\d+)/m.exec(m)?.[1] ?? 0);
+    const inferred = Number(/^reward_inferred_items_total\{model="[^"]*"\} (\d+)/m.exec(m)?.[1] ?? 0);
     if (depth + inferred - 1 >= 192) break; // all four accepted (-1: the warm-up item)
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -17,8 +17,8 @@ test('SIGTERM with requests in flight: every accepted request is answered, then 
   // Signal once all four are accepted: 192 items admitted and not yet through inference.
   for (;;) {
     const m = await (await fetch(`${base}/metrics`)).text();
-    const depth = Number(/^reward_queue_depth (\d+)/m.exec(m)?.[1] ?? 0);
-    const inferred = Number(/^reward_inferred_items_total (\d+)/m.exec(m)?.[1] ?? 0);
+    const depth = Number(/^reward_queue_depth\{model="[^"]*"\} (\d+)/m.exec(m)?.[1] ?? 0);
+    const inferred = Number(/^reward_inferred_items_total\{model="[^"]*"\} (\d+)/m.exec(m)?.[1] ?? 0);
     if (depth + inferred - 1 >= 192) break; // -1: the warm-up item
     await new Promise((r) => setTimeout(r, 5));
   }

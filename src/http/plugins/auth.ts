@@ -50,8 +50,9 @@ const BEARER = /^Bearer +(\S+) *$/i;
 
 /**
  * Optional bearer-key authentication: 401 without a key, 403 with a wrong one. /health/* and
- * /metrics stay open unless configured otherwise (probes and scrapers carry no key), and CORS
- * preflights (OPTIONS) are never asked for one.
+ * /metrics stay open unless configured otherwise (probes and scrapers carry no key), CORS
+ * preflights (OPTIONS) are never asked for one, nor are the page's static files (routes marked
+ * `public`: the page asks for a key before it calls the API).
  */
 export const auth = fp(async (app: FastifyInstance, opts: AuthOptions) => {
   if (opts.keys.length === 0) return;
@@ -59,6 +60,7 @@ export const auth = fp(async (app: FastifyInstance, opts: AuthOptions) => {
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (request.method === 'OPTIONS') return;
+    if (request.routeOptions.config?.public) return;
     if (!opts.health && route?.startsWith('/health/')) return;
     if (!opts.metrics && route === '/metrics') return;
     const m = BEARER.exec(request.headers.authorization ?? '');

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERROR_CODES, envelope, ServiceError, type ErrorCode } from '../../errors.js';
-import type { Metrics } from '../../metrics.js';
+import { NO_MODEL, type Metrics } from '../../metrics.js';
 import { dialectReply } from '../error-dialects.js';
 
 /** Fastify's own error codes that reach us, and the code of ours each maps to. */
@@ -51,7 +51,7 @@ export function frameworkErrors(_err: FastifyError, request: FastifyRequest, rep
 export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: number; metrics: Metrics }) => {
   app.setErrorHandler((err, request, reply) => {
     const e = toServiceError(err, opts.bodyLimit);
-    opts.metrics.failures.inc({ reason: e.code });
+    opts.metrics.failures.inc({ reason: e.code, model: request.model ?? NO_MODEL });
     // States the service reports on purpose (starting, draining, busy, a client's deadline) are
     // not faults: no stack trace, so readiness probes during a start do not flood the log.
     if (STATE_CODES.has(e.code)) request.log.info({ code: e.code }, 'request refused');
@@ -63,7 +63,7 @@ export const errorHandler = fp(async (app: FastifyInstance, opts: { bodyLimit: n
   });
   app.setNotFoundHandler((request, reply) => {
     const code: ErrorCode = 'not_found';
-    opts.metrics.failures.inc({ reason: code });
+    opts.metrics.failures.inc({ reason: code, model: NO_MODEL });
     return reply.code(ERROR_CODES[code].status).send(envelope(code, `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`));
   });
 });

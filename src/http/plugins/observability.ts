@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Metrics } from '../../metrics.js';
+import { NO_MODEL, type Metrics } from '../../metrics.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +21,7 @@ export const observability = fp(async (app: FastifyInstance, opts: { metrics: Me
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
-    opts.metrics.requestDuration.observe({ route, method: request.method, status: String(reply.statusCode) }, seconds);
+    opts.metrics.requestDuration.observe({ route, method: request.method, status: String(reply.statusCode), model: request.model ?? NO_MODEL }, seconds);
     request.log.info(
       { route, method: request.method, status: reply.statusCode, items: request.items, latency_ms: Math.round(reply.elapsedTime * 100) / 100 },
       'request',

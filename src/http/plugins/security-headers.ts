@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
 /**
- * Headers for a JSON API that no browser should render, frame or cache. Fastify sends no
+ * Headers for a JSON API that no browser should render, frame or cache (the page's routes
+ * set a policy that lets it run; see routes/page.ts). Fastify sends no
  * `server` or `x-powered-by` banner, and we add none.
  */
 const HEADERS = {
@@ -14,7 +15,10 @@ const HEADERS = {
 };
 
 export const securityHeaders = fp(async (app: FastifyInstance) => {
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', async (request, reply) => {
     void reply.headers(HEADERS);
+    // The page (routes/page.ts) runs its own scripts under a policy of its own.
+    const csp = request.routeOptions.config?.csp;
+    if (csp) void reply.header('content-security-policy', csp);
   });
 });
