@@ -91,8 +91,9 @@ export function createMetrics() {
       collect() {
         for (const b of busy) {
           const now = b.read();
-          // A replaced worker starts from 0: count the new one's time, never go backwards.
-          const gained = now >= b.last ? now - b.last : now;
+          // Sources never decrease (WorkerPool.busyMs keeps replaced workers' time); should one
+          // ever do, restart from its new value rather than count its whole total again.
+          const gained = now - b.last;
           b.last = now;
           if (gained > 0) this.inc({ pool: b.pool }, gained / 1000);
         }
