@@ -7,6 +7,8 @@ import type { Lifecycle } from './core/lifecycle.js';
 import { auth, loadApiKeys } from './http/plugins/auth.js';
 import { drain } from './http/plugins/drain.js';
 import { errorHandler, frameworkErrors } from './http/plugins/error-handler.js';
+import { finiteReplies } from './http/plugins/finite-replies.js';
+import { jsonBody } from './http/plugins/json-body.js';
 import { loadShedding } from './http/plugins/load-shedding.js';
 import { observability } from './http/plugins/observability.js';
 import { securityHeaders } from './http/plugins/security-headers.js';
@@ -56,10 +58,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   // Bodies are JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  await app.register(jsonBody, { maxDepth: config.maxJsonDepth, maxValues: config.maxJsonValues, maxKeys: config.maxJsonKeys });
   const schemas = requestSchemas(config);
   await app.register(errorHandler, { bodyLimit: config.maxBodyBytes, metrics: lifecycle.metrics });
   await app.register(observability, { metrics: lifecycle.metrics });
   await app.register(drain, { lifecycle });
+  await app.register(finiteReplies);
   await app.register(securityHeaders);
   const origins = splitList(config.corsOrigins);
   if (origins.length > 0) {

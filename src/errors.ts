@@ -5,6 +5,7 @@
  */
 export const ERROR_CODES = Object.freeze({
   invalid_json: { status: 400, message: 'Request body is not valid JSON' },
+  json_too_complex: { status: 413, message: 'Request body nests too deep or holds too many values (MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_JSON_KEYS)' },
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json' },
   payload_too_large: { status: 413, message: 'Request body is too large' },
   invalid_request: { status: 422, message: 'Request body does not match the schema' },

@@ -39,6 +39,7 @@ const unavailable: VllmEntry = { status: 503, type: 'Service Unavailable' };
  */
 export const VLLM_ERRORS: Readonly<Record<ErrorCode, VllmEntry>> = {
   invalid_json: bad,
+  json_too_complex: { status: 413, type: 'Request Entity Too Large' },
   unsupported_media_type: { status: 415, type: 'Unsupported Media Type' },
   payload_too_large: { status: 413, type: 'Request Entity Too Large' },
   invalid_request: bad,
@@ -89,6 +90,7 @@ interface TeiEntry {
  */
 export const TEI_ERRORS: Readonly<Record<ErrorCode, TeiEntry>> = {
   invalid_json: { type: 'Validation', status: 400 },
+  json_too_complex: { type: 'Validation' },
   unsupported_media_type: { type: 'Validation', status: 415 },
   payload_too_large: { type: 'Validation' },
   invalid_request: { type: 'Validation' },
