@@ -109,6 +109,11 @@ const SETTINGS = {
     default: '65536',
     help: 'object members (keys) in a request body, all objects together (413 json_too_complex above)',
   },
+  // Connection hygiene: a slow or idle client must not hold a socket (and a descriptor) forever.
+  REQUEST_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '30000', help: 'time to receive a whole request, headers and body (408 request_timeout, then the socket is closed)' },
+  HEADERS_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '10000', help: "time to receive a request's headers (408; at most REQUEST_TIMEOUT_MS)" },
+  KEEP_ALIVE_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '5000', help: 'how long an idle keep-alive socket stays open' },
+  MAX_CONNECTIONS: { schema: int(1, 1_000_000), default: '1024', help: 'open client connections; a connection past it is closed at once, before any byte is read' },
   API_KEYS: { schema: z.string(), default: '', help: 'comma-separated bearer keys; with none here or in API_KEYS_FILE, no key is asked' },
   API_KEYS_FILE: { schema: z.string(), default: '', help: 'file with one bearer key per line (# comments)' },
   AUTH_HEALTH: { schema: bool, default: 'false', help: 'also require a key for /health/*' },
@@ -214,6 +219,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
   if (2 * config.maxItemsPerRequest > config.maxQueueItems) {
     throw new ConfigError(
       `invalid MAX_ITEMS_PER_REQUEST (--max-items-per-request) = ${config.maxItemsPerRequest}: expected at most half of MAX_QUEUE_ITEMS (${config.maxQueueItems}), since a /compare pair queues two items`,
+    );
+  }
+  // Node refuses to start a server whose header timeout exceeds its request timeout.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(
+      `invalid HEADERS_TIMEOUT_MS (--headers-timeout-ms) = ${config.headersTimeoutMs}: expected at most REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`,
     );
   }
   return Object.freeze(config);

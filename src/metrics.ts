@@ -103,6 +103,12 @@ export function createMetrics() {
     addBusySource(pool: 'tokenize' | 'infer', read: () => number): void {
       busy.push({ pool, read, last: 0 });
     },
+    connectionsRefused: new client.Counter({
+      name: `${METRIC_PREFIX}connections_refused_total`,
+      help: 'Client connections closed before any request was read: past MAX_CONNECTIONS (max_connections), an accept error such as EMFILE (accept_error), or no request within HEADERS_TIMEOUT_MS (no_request)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     droppedItems: new client.Counter({
       name: `${METRIC_PREFIX}dropped_items_total`,
       help: 'Queued items dropped before inference, by reason',
