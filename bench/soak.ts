@@ -4,6 +4,7 @@
 // the server accepted was answered. Prints figures; asserts nothing (shared, noisy machines).
 //
 //   npm run soak -- [--seconds 300] [--factor 2] [--batch 16] [--sigterm-at 290] [--capacity-seconds 20]
+//   npm run soak -- --attack [--seconds 30]   (seconds per kind of attack; see lib/attack.ts)
 //   (server settings via env; the HH texts it sends are never printed)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../src/util/project-root.js';
 import { loadConfig } from '../src/config.js';
 import { loadHhItems, type HhItem } from './hh-data.js';
+import { runAttack } from './lib/attack.js';
 import { loadCorpus } from './lib/limit.js';
 
 const { values: args } = parseArgs({
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     'max-inflight': { type: 'string', default: '2000' },
     'sample-seconds': { type: 'string', default: '10' },
     port: { type: 'string', default: '18241' },
+    attack: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -90,6 +93,11 @@ for (let i = 0; ; i++) {
     /* not listening yet */
   }
   await sleep(100);
+}
+
+if (args.attack) {
+  await runAttack({ port: Number(args.port), seconds: Number(args.seconds), proc, exited, log });
+  process.exit(0);
 }
 
 // 1. Capacity: closed loop, each client sends its next request when the last is answered.

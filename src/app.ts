@@ -5,8 +5,11 @@ import type { Logger } from 'pino';
 import { splitList, type Config } from './config.js';
 import type { Lifecycle } from './core/lifecycle.js';
 import { auth, loadApiKeys } from './http/plugins/auth.js';
+import { connections } from './http/plugins/connections.js';
 import { drain } from './http/plugins/drain.js';
-import { errorHandler, frameworkErrors } from './http/plugins/error-handler.js';
+import { clientErrorHandler, errorHandler, frameworkErrors } from './http/plugins/error-handler.js';
+import { finiteReplies } from './http/plugins/finite-replies.js';
+import { jsonBody } from './http/plugins/json-body.js';
 import { loadShedding } from './http/plugins/load-shedding.js';
 import { observability } from './http/plugins/observability.js';
 import { securityHeaders } from './http/plugins/security-headers.js';
@@ -37,6 +40,13 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/**
+ * How often Node looks for requests past their timeouts: every second, or a quarter of the
+ * shortest timeout when that is less (Node's default, 30 s, would let a 1 s timeout run 30 s).
+ */
+const checkingInterval = (c: Pick<Config, 'requestTimeoutMs' | 'headersTimeoutMs'>): number =>
+  Math.max(25, Math.min(1000, Math.floor(Math.min(c.requestTimeoutMs, c.headersTimeoutMs) / 4)));
+
 /** Builds the HTTP app: plugins for cross-cutting concerns, then one plugin per route file. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, lifecycle } = opts;
@@ -45,6 +55,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // observability.ts writes the one access-log line per request instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
+    // Slow clients must not hold sockets: the whole request, its headers, and an idle
+    // keep-alive socket each have a deadline. Node checks them every connectionsCheckingInterval.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(config),
+    },
+    clientErrorHandler: clientErrorHandler(lifecycle.metrics),
     // Keep-alive sockets that sit idle must not hold a graceful shutdown open.
     forceCloseConnections: 'idle',
     // Reuse a caller's id when it is sane, so one id follows a request across services.
@@ -58,10 +78,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   // Bodies are JSON only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  await app.register(jsonBody, { maxDepth: config.maxJsonDepth, maxValues: config.maxJsonValues, maxKeys: config.maxJsonKeys });
   const schemas = requestSchemas(config);
   await app.register(errorHandler, { bodyLimit: config.maxBodyBytes, metrics: lifecycle.metrics });
   await app.register(observability, { metrics: lifecycle.metrics });
   await app.register(drain, { lifecycle });
+  await app.register(connections, { maxConnections: config.maxConnections, headersTimeoutMs: config.headersTimeoutMs, lifecycle, metrics: lifecycle.metrics });
+  await app.register(finiteReplies);
   await app.register(securityHeaders);
   const origins = splitList(config.corsOrigins);
   if (origins.length > 0) {

@@ -106,6 +106,27 @@ const SETTINGS = {
     default: '500',
     help: 'mean event-loop delay over a 1 s sample above which requests get 503 server_busy; 0 = off',
   },
+  // Bounds on one body's shape, checked by a scan of the raw text before JSON.parse: parsing
+  // and validating a 16 MiB body of 8 M nested arrays or 1 M keys blocked the loop for seconds.
+  MAX_JSON_DEPTH: { schema: int(2, 1000), default: '32', help: 'deepest nesting of arrays and objects in a request body (413 json_too_complex above)' },
+  MAX_JSON_VALUES: {
+    schema: int(16, 100_000_000),
+    default: '1048576',
+    help: 'array elements plus object members in a request body, all levels together (413 json_too_complex above)',
+  },
+  // JSON.parse spends 0.5–2.4 µs per distinct key (a new hidden class each), 10–100× a number.
+  MAX_JSON_KEYS: {
+    schema: int(16, 100_000_000),
+    default: '65536',
+    help: 'object members (keys) in a request body, all objects together (413 json_too_complex above)',
+  },
+  // Connection hygiene: a slow or idle client must not hold a socket (and a descriptor) forever.
+  REQUEST_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '30000', help: 'time to receive a whole request, headers and body (408 request_timeout, then the socket is closed)' },
+  HEADERS_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '10000', help: "time to receive a request's headers (408; at most REQUEST_TIMEOUT_MS)" },
+  KEEP_ALIVE_TIMEOUT_MS: { schema: int(100, 3_600_000), default: '5000', help: 'how long an idle keep-alive socket stays open' },
+  // RL trainers keep hundreds to a thousand keep-alive connections open (verl allows 1,024
+  // requests in flight), plus probes and scrapers.
+  MAX_CONNECTIONS: { schema: int(1, 1_000_000), default: '4096', help: 'open client connections; a connection past it is closed at once, before any byte is read' },
   API_KEYS: { schema: z.string(), default: '', help: 'comma-separated bearer keys; with none here or in API_KEYS_FILE, no key is asked' },
   API_KEYS_FILE: { schema: z.string(), default: '', help: 'file with one bearer key per line (# comments)' },
   AUTH_HEALTH: { schema: bool, default: 'false', help: 'also require a key for /health/*' },
@@ -221,6 +242,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
   if (2 * config.maxItemsPerRequest > config.maxQueueItems) {
     throw new ConfigError(
       `invalid MAX_ITEMS_PER_REQUEST (--max-items-per-request) = ${config.maxItemsPerRequest}: expected at most half of MAX_QUEUE_ITEMS (${config.maxQueueItems}), since a /compare pair queues two items`,
+    );
+  }
+  // Node refuses to start a server whose header timeout exceeds its request timeout.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(
+      `invalid HEADERS_TIMEOUT_MS (--headers-timeout-ms) = ${config.headersTimeoutMs}: expected at most REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`,
     );
   }
   return Object.freeze(config);

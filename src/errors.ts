@@ -5,6 +5,11 @@
  */
 export const ERROR_CODES = Object.freeze({
   invalid_json: { status: 400, message: 'Request body is not valid JSON' },
+  // Malformed HTTP (bad chunked encoding, invalid header): answered before any route is known.
+  bad_request: { status: 400, message: 'The request is not valid HTTP' },
+  request_timeout: { status: 408, message: 'The request was not received in time (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS)' },
+  headers_too_large: { status: 431, message: 'The request headers are too large' },
+  json_too_complex: { status: 413, message: 'Request body nests too deep or holds too many values (MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_JSON_KEYS)' },
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json' },
   payload_too_large: { status: 413, message: 'Request body is too large' },
   invalid_request: { status: 422, message: 'Request body does not match the schema' },

@@ -134,8 +134,9 @@ export function createMetrics() {
       collect() {
         for (const b of busy) {
           const now = b.read();
-          // A replaced worker starts from 0: count the new one's time, never go backwards.
-          const gained = now >= b.last ? now - b.last : now;
+          // Sources never decrease (WorkerPool.busyMs keeps replaced workers' time); should one
+          // ever do, restart from its new value rather than count its whole total again.
+          const gained = now - b.last;
           b.last = now;
           if (gained > 0) this.inc({ pool: b.pool }, gained / 1000);
         }
@@ -149,6 +150,12 @@ export function createMetrics() {
     addBusySource(pool: 'tokenize' | 'infer', read: () => number): void {
       busy.push({ pool, read, last: 0 });
     },
+    connectionsRefused: new client.Counter({
+      name: `${METRIC_PREFIX}connections_refused_total`,
+      help: 'Client connections closed before any request was read: past MAX_CONNECTIONS (max_connections), an accept error such as EMFILE (accept_error), or no request within HEADERS_TIMEOUT_MS (no_request)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     droppedItems: new client.Counter({
       name: `${METRIC_PREFIX}dropped_items_total`,
       help: 'Queued items dropped before inference, by reason and model',

@@ -40,7 +40,18 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, grace_ms: config.shutdownGraceMs }, 'draining');
     lifecycle.drain();
+    // Bodies still arriving are not accepted work: cut them now rather than wait for them.
+    const cut = app.closeUnfinishedUploads();
+    if (cut > 0) logger.info({ uploads: cut }, 'closed connections still sending a request body');
     const timer = setTimeout(() => {
+      if (app.acceptedInFlight() === 0) {
+        // Nothing accepted is left; only connections that never finished a request hold the close.
+        logger.warn({ grace_ms: config.shutdownGraceMs }, 'grace period over with no accepted request left; closing the remaining connections');
+        app.server.closeAllConnections();
+        void models?.close().finally(() => process.exit(0));
+        setTimeout(() => process.exit(0), 1000).unref();
+        return;
+      }
       // Answer what is left rather than cut connections: each waiting client gets a 503.
       logger.error({ grace_ms: config.shutdownGraceMs }, 'grace period over with work still queued; answering it 503 and exiting');
       const stopped = new ServiceError('shutting_down', 'The server stopped before this request was scored (SHUTDOWN_GRACE_MS)');

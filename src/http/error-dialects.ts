@@ -39,6 +39,10 @@ const unavailable: VllmEntry = { status: 503, type: 'Service Unavailable' };
  */
 export const VLLM_ERRORS: Readonly<Record<ErrorCode, VllmEntry>> = {
   invalid_json: bad,
+  bad_request: bad,
+  request_timeout: { status: 408, type: 'Request Timeout' },
+  headers_too_large: { status: 431, type: 'Request Header Fields Too Large' },
+  json_too_complex: { status: 413, type: 'Request Entity Too Large' },
   unsupported_media_type: { status: 415, type: 'Unsupported Media Type' },
   payload_too_large: { status: 413, type: 'Request Entity Too Large' },
   invalid_request: bad,
@@ -90,6 +94,10 @@ interface TeiEntry {
  */
 export const TEI_ERRORS: Readonly<Record<ErrorCode, TeiEntry>> = {
   invalid_json: { type: 'Validation', status: 400 },
+  bad_request: { type: 'Validation', status: 400 },
+  request_timeout: { type: 'Validation', status: 408 },
+  headers_too_large: { type: 'Validation', status: 431 },
+  json_too_complex: { type: 'Validation' },
   unsupported_media_type: { type: 'Validation', status: 415 },
   payload_too_large: { type: 'Validation' },
   invalid_request: { type: 'Validation' },

@@ -10,6 +10,11 @@ export interface Limits {
   maxTimeoutMs: number;
 }
 
+/** Most head names one `weights` object may carry. */
+export const MAX_WEIGHT_KEYS = 64;
+/** Largest |w| of a head weight: with float32 logits (< 3.4e38) the weighted sum stays finite. */
+export const MAX_WEIGHT = 1e6;
+
 /** Request body schemas of every POST route, built for the configured limits. */
 export function requestSchemas(limits: Limits) {
   const text = z.string().max(limits.maxCharsPerText);
@@ -46,14 +51,20 @@ export function requestSchemas(limits: Limits) {
     .number()
     .int()
     .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
     .transform((ms) => Math.min(ms, limits.maxTimeoutMs))
     .optional();
+  // Bounded so that Σ w·logit stays finite; a model has a handful of heads. (A body's key count
+  // is bounded before parsing by MAX_JSON_KEYS, so walking the record first stays cheap.)
+  const weights = z
+    .record(z.string().min(1).max(128), z.number().min(-MAX_WEIGHT).max(MAX_WEIGHT))
+    .refine((w) => Object.keys(w).length <= MAX_WEIGHT_KEYS, { message: `at most ${MAX_WEIGHT_KEYS} heads` });
   // Fields every scoring route accepts besides its items.
   const options = {
     model: z.string().min(1).max(128).optional(),
     truncation: z.enum(['auto', 'error']).default('auto'),
     format: z.enum(['template', 'chat', 'pair']).optional(),
-    weights: z.record(z.string().min(1).max(128), z.number()).optional(),
+    weights: weights.optional(),
     normalize: z.boolean().default(false),
     k: z.number().min(0).max(100).optional(),
     return_token_rewards: z.boolean().default(false),
@@ -73,15 +84,15 @@ export function requestSchemas(limits: Limits) {
   // Foreign protocols' requests: their field names and defaults; unknown fields are ignored, as
   // vLLM (extra="allow") and TEI (serde) ignore them, so a client that sends more still works.
   const nonEmpty = z.string().min(1).max(limits.maxCharsPerText);
-  const tokenIds = z.array(z.number().int().min(0)).min(1).max(limits.maxCharsPerText);
+  const tokenIds = z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).max(limits.maxCharsPerText);
   const flag = z.boolean().nullish();
   const vllmCommon = {
     // verl sends the reward model's path here; see ModelRegistry.resolve.
     model: z.string().min(1).max(1024).nullish(),
     user: z.string().max(256).nullish(),
-    truncate_prompt_tokens: z.number().int().min(-1).nullish(),
+    truncate_prompt_tokens: z.number().int().min(-1).max(2 ** 31 - 1).nullish(),
     request_id: z.string().max(256).optional(),
-    priority: z.number().int().default(0),
+    priority: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(0),
     use_activation: flag,
     activation: flag,
     softmax: flag,

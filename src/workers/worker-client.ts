@@ -28,6 +28,7 @@ export class WorkerClient<Info, Req, Res> {
   private dead: Error | null = null;
   private up = false;
   private stopping = false;
+  private lastBusyMs = 0;
   /** Resolves with the worker's init info, or rejects with its init error. */
   readonly ready: Promise<Info>;
   /** Resolves with the reason once the thread has died on its own (not by {@link terminate}). */
@@ -58,9 +59,14 @@ export class WorkerClient<Info, Req, Res> {
     this.ready.catch(() => {}); // observed by whoever awaits it; avoid an unhandled rejection
   }
 
-  /** Milliseconds the thread's event loop has been busy since it started (event-loop utilization). */
+  /**
+   * Milliseconds the thread's event loop has been busy since it started (event-loop
+   * utilization); never decreases. A thread that has exited reads 0 from Node, so once it is
+   * dead this keeps the last value read.
+   */
   busyMs(): number {
-    return this.worker.performance.eventLoopUtilization().active;
+    if (!this.dead) this.lastBusyMs = Math.max(this.lastBusyMs, this.worker.performance.eventLoopUtilization().active);
+    return this.lastBusyMs;
   }
 
   /** Calls in flight on this worker. */

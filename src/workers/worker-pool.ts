@@ -30,6 +30,8 @@ export class WorkerPool<Info, Req, Res> {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
   private closed = false;
+  /** Busy time of the workers that were replaced. */
+  private retiredBusyMs = 0;
 
   constructor(
     size: number,
@@ -59,9 +61,13 @@ export class WorkerPool<Info, Req, Res> {
     return this.slots.reduce((n, w) => n + (w.alive && w.inFlight === 0 ? 1 : 0), 0);
   }
 
-  /** Busy milliseconds of the workers in the slots now (a replaced worker's time drops out). */
+  /**
+   * Busy milliseconds of every worker this pool has run, replaced ones included; never
+   * decreases. (Counting only the workers in the slots made the sum drop at a restart, and the
+   * busy-time counter then added the survivors' whole lifetime again.)
+   */
   busyMs(): number {
-    return this.slots.reduce((sum, w) => sum + w.busyMs(), 0);
+    return this.slots.reduce((sum, w) => sum + w.busyMs(), this.retiredBusyMs);
   }
 
   /** Init info of every first worker, in order; rejects if any fails to start. */
@@ -132,6 +138,7 @@ export class WorkerPool<Info, Req, Res> {
   private replace(index: number, reason: Error): void {
     if (this.closed) return;
     this.opts.onRestart?.(index, reason);
+    this.retiredBusyMs += this.slots[index]!.busyMs();
     this.slots[index] = this.start(index, 1);
   }
 
@@ -143,7 +150,9 @@ export class WorkerPool<Info, Req, Res> {
     const delay = Math.min(5000, (this.opts.retryDelayMs ?? 100) * 2 ** (attempt - 1));
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (!this.closed) this.slots[index] = this.start(index, attempt + 1);
+      if (this.closed) return;
+      this.retiredBusyMs += this.slots[index]!.busyMs();
+      this.slots[index] = this.start(index, attempt + 1);
     }, delay);
     this.timers.add(timer);
   }

@@ -1,6 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ERROR_CODES } from '../../errors.js';
 import fp from 'fastify-plugin';
 import { NO_MODEL, type Metrics } from '../../metrics.js';
+import { countClientClosed, serverClosedStatus } from './error-handler.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,13 +20,27 @@ export const observability = fp(async (app: FastifyInstance, opts: { metrics: Me
     void reply.header('x-request-id', request.id);
     void reply.header('x-total-time', reply.elapsedTime.toFixed(2));
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // A socket that closes before a response was sent: the client left (499, nginx's
+  // convention), or the server closed it for a request timeout (that status). Neither reaches
+  // onResponse reliably, so the access-log line and the duration are recorded here; a 499 is
+  // also counted as client_closed here, the error handler leaves it alone.
+  const recorded = new WeakSet<FastifyRequest>();
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.once('close', () => {
+      if (reply.sent || recorded.has(request)) return;
+      const status = serverClosedStatus(request.raw.socket) ?? ERROR_CODES.client_closed.status;
+      if (status === ERROR_CODES.client_closed.status) countClientClosed(opts.metrics, request.model ?? NO_MODEL);
+      record(request, status, reply.elapsedTime);
+    });
+  });
+  const record = (request: FastifyRequest, status: number, ms: number) => {
+    recorded.add(request);
     const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    opts.metrics.requestDuration.observe({ route, method: request.method, status: String(reply.statusCode), model: request.model ?? NO_MODEL }, seconds);
-    request.log.info(
-      { route, method: request.method, status: reply.statusCode, items: request.items, latency_ms: Math.round(reply.elapsedTime * 100) / 100 },
-      'request',
-    );
+    opts.metrics.requestDuration.observe({ route, method: request.method, status: String(status), model: request.model ?? NO_MODEL }, ms / 1000);
+    request.log.info({ route, method: request.method, status, items: request.items, latency_ms: Math.round(ms * 100) / 100 }, 'request');
+  };
+  app.addHook('onResponse', async (request, reply) => {
+    // Once per request: an answer sent after its client left was already logged as 499.
+    if (!recorded.has(request)) record(request, reply.statusCode, reply.elapsedTime);
   });
 });
