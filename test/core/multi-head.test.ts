@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { filler, modelDir, post, startApp, type TestApp } from '../helpers/app.js';
+import { filler, post, startApp, type TestApp, twoHeadsDir } from '../helpers/app.js';
 
 const items = [1, 2, 3].map((i) => ({ prompt: filler(i, 10), response: filler(i + 5, 6) }));
 const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6;
@@ -8,13 +8,7 @@ const near = (a: number, b: number) => Math.abs(a - b) <= 1e-6;
 let t: TestApp;
 before(async () => {
   // test/fixtures/models/two-heads.onnx: logits [batch, 2], named by config.json id2label.
-  const dir = modelDir({
-    onnx: 'two-heads.onnx',
-    files: {
-      'config.json': JSON.stringify({ id2label: { 0: 'helpful', 1: 'harmless' } }),
-      'reward.json': JSON.stringify({ name: 'hh-two-heads', head_weights: { helpful: 0.75, harmless: 0.25 }, normalization: { mean: 0.5, std: 2 } }),
-    },
-  });
+  const dir = twoHeadsDir({ name: 'hh-two-heads', head_weights: { helpful: 0.75, harmless: 0.25 }, normalization: { mean: 0.5, std: 2 } });
   t = await startApp({ MODEL_DIR: dir });
 });
 after(() => t.close());

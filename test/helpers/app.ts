@@ -72,6 +72,17 @@ export function modelDir(opts: { from?: string; onnx?: string | Buffer; omit?: s
   return dir;
 }
 
+/**
+ * A temporary folder serving test/fixtures/models/two-heads.onnx (logits [batch, 2]) with its
+ * heads named "helpful" and "harmless" by config.json, and the given reward.json.
+ */
+export function twoHeadsDir(reward: Record<string, unknown>): string {
+  return modelDir({
+    onnx: 'two-heads.onnx',
+    files: { 'config.json': JSON.stringify({ id2label: { 0: 'helpful', 1: 'harmless' } }), 'reward.json': JSON.stringify(reward) },
+  });
+}
+
 /** POSTs JSON through app.inject and returns status, parsed body and headers. */
 export async function post(app: FastifyInstance, url: string, body: unknown) {
   const res = await app.inject({ method: 'POST', url, payload: body as object });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_MODEL, DEFAULT_NAME, filler, FIXTURES, modelDir, post, startApp, type TestApp } from '../helpers/app.js';
+import { DEFAULT_MODEL, DEFAULT_NAME, filler, FIXTURES, post, startApp, type TestApp, twoHeadsDir } from '../helpers/app.js';
 
 const LLAMA = path.join(FIXTURES, 'models', 'llama3-chat');
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -14,10 +14,7 @@ const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} 
 
 let t: TestApp;
 before(async () => {
-  const heads = modelDir({
-    onnx: 'two-heads.onnx',
-    files: { 'config.json': JSON.stringify({ id2label: { 0: 'helpful', 1: 'harmless' } }), 'reward.json': JSON.stringify({ name: 'two-heads' }) },
-  });
+  const heads = twoHeadsDir({ name: 'two-heads' });
   t = await startApp({ MODELS: `${DEFAULT_MODEL},${LLAMA},${heads}`, INFER_WORKERS: '1' });
 });
 after(() => t.close());

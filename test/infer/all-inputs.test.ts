@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { filler, modelDir, post, startApp } from '../helpers/app.js';
+import { filler, modelDir, post, startApp, twoHeadsDir } from '../helpers/app.js';
 
 test('a model declaring token_type_ids and position_ids gets them built, padding-invariant', async () => {
   const t = await startApp({ MODEL_DIR: modelDir({ onnx: 'all-inputs.onnx' }) });
@@ -20,13 +20,7 @@ test('a two-head model serves the head named by reward.json', async () => {
   const item = { prompt: filler(3, 20), response: 'sure' };
   const rewards: number[] = [];
   for (const head of [0, 1]) {
-    const dir = modelDir({
-      onnx: 'two-heads.onnx',
-      files: {
-        'config.json': JSON.stringify({ id2label: { 0: 'helpful', 1: 'harmless' } }),
-        'reward.json': JSON.stringify({ reward_head: head === 0 ? 'helpful' : 'harmless' }),
-      },
-    });
+    const dir = twoHeadsDir({ reward_head: head === 0 ? 'helpful' : 'harmless' });
     const t = await startApp({ MODEL_DIR: dir });
     try {
       const m = (await t.app.inject({ url: '/v1/models' })).json().data[0];
