@@ -40,7 +40,7 @@ export function scoreBodies(items: readonly HhItem[], perRequest: number, count 
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const route = o.route ?? '/score';
-  const http = new LoadClient(o.base, o.clients + 1);
+  const http = new LoadClient(o.base);
   let next = 0;
   let items = 0;
   let errors = 0;
