@@ -81,6 +81,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   return { seconds, items, requests: latencies.length, errors, itemsPerSecond: items / seconds, latencies, health };
 }
 
+/** Seconds of warm-up load before a server's first measured run. */
+export const WARM_SECONDS = 4;
+
+/**
+ * Load like the measured runs', for `seconds`, results dropped: a fresh server's first seconds
+ * at saturation run slower (JIT, ONNX Runtime's first allocations at each batch shape), which
+ * would otherwise land in the first repeat.
+ */
+export async function warmLoad(o: Omit<LoadOptions, 'healthEveryMs' | 'sample'>): Promise<void> {
+  await runLoad(o);
+}
+
 /** A few requests first, so the measured run does not pay for connection setup and JIT. */
 export async function warmUp(base: string, bodies: readonly string[], n = 4): Promise<void> {
   for (let i = 0; i < n; i++) {

@@ -2,7 +2,7 @@
 // batching and with MAX_BATCH_SIZE=1 (batching off).
 import type { BenchContext } from '../lib/context.js';
 import { CORE_KEYS, cpuMeter, type Cores } from '../lib/cpu.js';
-import { runLoad, scoreBodies, warmUp } from '../lib/load.js';
+import { runLoad, scoreBodies, warmLoad, warmUp, WARM_SECONDS } from '../lib/load.js';
 import { delta, scrape } from '../lib/metrics.js';
 import { startServer, type BenchServer } from '../lib/server.js';
 import { pct, spreadOf, sum, type Spread } from '../lib/stats.js';
@@ -40,7 +40,10 @@ export async function batchingSection(ctx: BenchContext): Promise<BatchingResult
   const servers: BenchServer[] = [];
   try {
     for (const [, env] of MODES) servers.push(await startServer(env));
-    for (const s of servers) await warmUp(s.base, bodies, 8);
+    for (const s of servers) {
+      await warmUp(s.base, bodies, 8);
+      await warmLoad({ base: s.base, bodies, itemsPerBody: 1, clients: 64, seconds: WARM_SECONDS });
+    }
     const runs = MODES.map(() => opts.batchingClients.map(() => [] as RunFigures[]));
     for (const [ci, clients] of opts.batchingClients.entries()) {
       for (let r = 0; r < opts.repeats; r++) {

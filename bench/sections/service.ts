@@ -3,7 +3,7 @@
 // then S with the over-optimization watch off and on (WATCH), in alternating runs.
 import type { BenchContext } from '../lib/context.js';
 import { CORE_KEYS, cpuMeter, type Cores } from '../lib/cpu.js';
-import { runLoad, scoreBodies, warmUp } from '../lib/load.js';
+import { runLoad, scoreBodies, warmLoad, warmUp, WARM_SECONDS } from '../lib/load.js';
 import { delta, scrape } from '../lib/metrics.js';
 import { withServer } from '../lib/server.js';
 import { RewardWatch } from '../../src/watch/reward-watch.js';
@@ -93,6 +93,7 @@ async function measureService(ctx: BenchContext, env: Record<string, string>): P
   return withServer(env, async (s) => {
     const rssIdleBytes = s.rssBytes();
     await warmUp(s.base, bodies);
+    await warmLoad({ base: s.base, bodies, itemsPerBody: opts.batch, clients: opts.clients, seconds: WARM_SECONDS });
     let errors = 0;
     const runs = await repeat(opts.repeats, async () => {
       const before = await scrape(s.base);
