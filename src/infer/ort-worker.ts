@@ -42,8 +42,12 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorIn
  * as raw bit patterns; reading those as numbers would give rewards in the tens of thousands.
  */
 function toFloat32(t: ort.Tensor, name: string): Float32Array<ArrayBuffer> {
-  if (t.type === 'float32') return Float32Array.from(t.data as Float32Array);
-  if (t.type === 'float16') return float16ToFloat32(t.data as Uint16Array);
+  return readable(t, name) === 'float16' ? float16ToFloat32(t.data as Uint16Array) : Float32Array.from(t.data as Float32Array);
+}
+
+/** The tensor's element type, if the service can read it; else an error naming the output. */
+function readable(t: ort.Tensor, name: string): 'float32' | 'float16' {
+  if (t.type === 'float32' || t.type === 'float16') return t.type;
   throw new Error(`output ${name} is ${t.type}; expected ${READABLE_OUTPUT_TYPES.join(' or ')}`);
 }
 
@@ -66,8 +70,7 @@ function positions(t: ort.Tensor, batch: TokenBatch, plan: OutputPlan): Pick<Bat
   if (t.dims.length !== 3 || n !== batch.lengths.length) throw new Error(`output ${plan.reward} has shape [${t.dims.join(', ')}], expected [${batch.lengths.length}, seq, labels]`);
   const columns = plan.columns ?? Array.from({ length: labels }, (_, k) => k);
   if (columns.some((c) => c >= labels)) throw new Error(`output ${plan.reward} has ${labels} labels; the plan reads column ${Math.max(...columns)}`);
-  if (t.type !== 'float32' && t.type !== 'float16') throw new Error(`output ${plan.reward} is ${t.type}; expected ${READABLE_OUTPUT_TYPES.join(' or ')}`);
-  const half = t.type === 'float16';
+  const half = readable(t, plan.reward) === 'float16';
   const data = t.data as Float32Array | Uint16Array;
   const out: number[] = [];
   const counts = new Int32Array(n);
