@@ -81,17 +81,19 @@ export const connections = fp(async (app: FastifyInstance, opts: ConnectionsOpti
   // Requests whose body is still arriving, and requests accepted (body in) and not yet answered.
   const uploading = new Map<FastifyRequest, Socket>();
   const accepted = new Set<FastifyRequest>();
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (opts.lifecycle.phase === 'draining' && hasBody(request)) throw new ServiceError('shutting_down');
     uploading.set(request, request.raw.socket);
     reply.raw.once('close', () => {
       uploading.delete(request);
       accepted.delete(request);
     });
+    done();
   });
-  app.addHook('preValidation', async (request, reply) => {
+  app.addHook('preValidation', (request, reply, done) => {
     uploading.delete(request);
     if (!reply.raw.closed) accepted.add(request);
+    done();
   });
   app.decorate('acceptedInFlight', () => accepted.size);
   app.decorate('closeUnfinishedUploads', () => {

@@ -7,7 +7,8 @@ import type { Lifecycle } from '../../core/lifecycle.js';
  * hold the server open until their idle timeout, long after the last answer was sent.
  */
 export const drain = fp(async (app: FastifyInstance, opts: { lifecycle: Lifecycle }) => {
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, _payload, done) => {
     if (opts.lifecycle.phase === 'draining') void reply.header('connection', 'close');
+    done();
   });
 });

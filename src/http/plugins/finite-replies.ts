@@ -17,10 +17,10 @@ export function hasNonFinite(v: unknown): boolean {
  * route can forget it.
  */
 export const finiteReplies = fp(async (app: FastifyInstance) => {
-  app.addHook('preSerialization', async (_request, reply, payload) => {
+  app.addHook('preSerialization', (_request, reply, payload, done) => {
     if (reply.statusCode < 400 && hasNonFinite(payload)) {
       throw new ServiceError('inference_failed', 'The model produced a score that is not a finite number (NaN or ±Infinity)');
     }
-    return payload;
+    done(null, payload);
   });
 });

@@ -37,8 +37,10 @@ export const loadShedding = fp(async (app: FastifyInstance, opts: { maxEventLoop
     clearInterval(timer);
     histogram.disable();
   });
-  app.addHook('onRequest', async (request) => {
-    if (delayMs <= opts.maxEventLoopDelayMs || EXEMPT.has(request.routeOptions.url ?? '')) return;
-    throw new ServiceError('server_busy', `The event loop is saturated (mean delay ${Math.round(delayMs)} ms); retry later`, { retryAfter: 1 });
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (delayMs > opts.maxEventLoopDelayMs && !EXEMPT.has(request.routeOptions.url ?? '')) {
+      throw new ServiceError('server_busy', `The event loop is saturated (mean delay ${Math.round(delayMs)} ms); retry later`, { retryAfter: 1 });
+    }
+    done();
   });
 });

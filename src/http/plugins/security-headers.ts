@@ -15,10 +15,11 @@ const HEADERS = {
 };
 
 export const securityHeaders = fp(async (app: FastifyInstance) => {
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, _payload, done) => {
     void reply.headers(HEADERS);
     // The page (routes/page.ts) runs its own scripts under a policy of its own.
     const csp = request.routeOptions.config?.csp;
     if (csp) void reply.header('content-security-policy', csp);
+    done();
   });
 });
