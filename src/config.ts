@@ -34,7 +34,7 @@ const SETTINGS = {
   // beats a padded one; on GPU a bigger batch amortizes the launch cost, so its overlay sets 0.
   MIN_PADDING_EFFICIENCY: {
     schema: z.coerce.number().min(0).max(1),
-    default: '0.9',
+    default: '0.97',
     help: 'least real/computed tokens of a batch cut from a queue too short to fill one; items that would pad it more wait for their own batch (0 = off)',
   },
   MAX_WAIT_MS: { schema: int(0, 10_000), default: '2', help: 'how long a partial batch waits for more items while another batch runs (none when all workers are idle)' },
@@ -68,8 +68,15 @@ const SETTINGS = {
     default: String(Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)))),
     help: 'tokenization worker threads (default cores ÷ 2, 1 to 4)',
   },
-  // The card's library stays the default; 'rust' gave ×1.37 S on 2 cores (1,339 vs 979 items/s,
-  // bench/RESULTS.md section 2), so the CPU overlay in k8s/ sets it.
+  // One-item requests gathered into one worker message cost less per item than one message each;
+  // they only wait while inference has more queued than the wait, so no throughput is lost.
+  TOKENIZE_GATHER_MS: {
+    schema: int(0, 1000),
+    default: '20',
+    help: 'while inference has more than this much work queued, small requests wait up to this long to share a tokenizer worker message (0 = off)',
+  },
+  // The card's library stays the default; 'rust' is faster (bench/RESULTS.md section 2), so the
+  // CPU overlay in k8s/ sets it.
   TOKENIZER_LIBRARY: {
     schema: z.enum(['huggingface', 'rust']),
     default: 'huggingface',

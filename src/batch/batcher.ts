@@ -163,6 +163,12 @@ export class Batcher {
     return this.reserved;
   }
 
+  /** Milliseconds the items waiting for inference would take at the measured drain rate; 0 until a rate is known. */
+  backlogMs(): number {
+    const rate = this.rate.perSecond;
+    return rate === null ? 0 : (this.queue.length * 1000) / rate;
+  }
+
   /**
    * Admits `items` items or refuses at once: when the queue would overflow, or when the items
    * already waiting for inference would take longer than `maxQueueWaitMs` at the rate inference

@@ -169,9 +169,12 @@ export async function createRuntime(
   dir: string = config.modelDir,
 ): Promise<ModelRuntime> {
   const folder = readModelFolder(dir, { maxLengthCap: config.maxLengthCap });
-  const tokenizers = new TokenizerPool(config.tokenizerWorkers, tokenizeWorkerData(folder, config.tokenizerLibrary), () =>
-    metrics.workerRestarts.inc({ pool: 'tokenize' }),
-  );
+  // The batcher starts after the tokenizers (its backend needs them ready); until then nothing is queued.
+  let batcher: Batcher | undefined;
+  const tokenizers = new TokenizerPool(config.tokenizerWorkers, tokenizeWorkerData(folder, config.tokenizerLibrary), {
+    onRestart: () => metrics.workerRestarts.inc({ pool: 'tokenize' }),
+    gather: { waitMs: config.tokenizeGatherMs, backlogMs: () => batcher?.backlogMs() ?? 0 },
+  });
   let backend: Backend | undefined;
   try {
     const tokInfo = await tokenizers.ready().catch((err: Error) => {
@@ -195,7 +198,7 @@ export async function createRuntime(
       throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
     }
     const own = modelMetrics(metrics, folder.name);
-    const batcher = new Batcher(backend, { ...config, tokenizingShare: SLICE_LIMITS.maxItems }, own);
+    batcher = new Batcher(backend, { ...config, tokenizingShare: SLICE_LIMITS.maxItems }, own);
     metrics.addBusySource('tokenize', () => tokenizers.busyMs());
     const measured = backend;
     if (measured.busyMs) metrics.addBusySource('infer', () => measured.busyMs!());

@@ -97,9 +97,35 @@ interface Job {
   /** Answers of the slices done so far. */
   results: TokenizeResult[];
   settled: boolean;
+  /** performance.now() when its next slice began to wait for a worker. */
+  queuedAt: number;
   resolve: (r: TokenizeResult) => void;
   reject: (e: unknown) => void;
   detach?: () => void;
+}
+
+/**
+ * Gathering one-item requests into bigger worker messages while inference is behind anyway. A
+ * message of many items costs the worker (and the event loop) less per item than many messages
+ * of one, and waiting costs nothing while the inference queue holds more work than the wait:
+ * the items would have waited there instead.
+ */
+export interface Gather {
+  /** Longest a request waits to be gathered; a wait is only begun while backlogMs() exceeds it. */
+  waitMs: number;
+  /** Milliseconds of work queued for inference now (items waiting ÷ drain rate). */
+  backlogMs: () => number;
+}
+
+/** A message this size goes at once: more gathering would not make it cheaper per item. */
+export const GATHER_ITEMS = 32;
+
+/** What a TokenizerPool is built with besides its workers. */
+export interface TokenizerPoolOptions {
+  /** Called when a dead worker is replaced. */
+  onRestart?: () => void;
+  /** Gathers small requests while inference is behind (see Gather); without it, a free worker takes what waits at once. */
+  gather?: Gather;
 }
 
 /**
@@ -116,13 +142,17 @@ export class TokenizerPool {
   private readonly turns: Job[] = [];
   private readonly jobs = new Set<Job>();
   private sent = 0;
+  private flushing = false;
+  private readonly gather: Gather | null;
+  /** Fires when the oldest gathering request has waited its longest. */
+  private gatherTimer: NodeJS.Timeout | null = null;
 
-  /** @param onRestart called when a dead worker is replaced */
-  constructor(size: number, data: TokenizeWorkerData, onRestart?: () => void) {
+  constructor(size: number, data: TokenizeWorkerData, opts: TokenizerPoolOptions = {}) {
     const url = new URL('./tokenize-worker.js', import.meta.url);
+    this.gather = opts.gather ?? null;
     this.pool = new WorkerPool(size, (i) => new WorkerClient(url, data, `tokenizer-${i}`), {
-      onRestart: () => onRestart?.(),
-      onAvailable: () => this.flush(),
+      onRestart: () => opts.onRestart?.(),
+      onAvailable: () => this.flushSoon(),
     });
   }
 
@@ -154,7 +184,7 @@ export class TokenizerPool {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const chars = items.map(itemChars);
-      const job: Job = { req: { items, format, mode, ...(explain && { explain }) }, starts: sliceStarts(chars, SLICE_LIMITS), chars, results: [], settled: false, resolve, reject };
+      const job: Job = { req: { items, format, mode, ...(explain && { explain }) }, starts: sliceStarts(chars, SLICE_LIMITS), chars, results: [], settled: false, queuedAt: performance.now(), resolve, reject };
       if (signal) {
         const onAbort = () => this.settle(job, () => reject(signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -162,7 +192,7 @@ export class TokenizerPool {
       }
       this.jobs.add(job);
       this.turns.push(job);
-      this.flush();
+      this.flushSoon();
     });
   }
 
@@ -185,8 +215,45 @@ export class TokenizerPool {
     return k === 0 && to === job.req.items.length ? job.req : { ...job.req, items: job.req.items.slice(from, to) };
   }
 
+  /**
+   * Flushes once the event loop has read every request that arrived together: one-item requests
+   * read in the same turn share one worker message instead of each paying its own round trip.
+   */
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      this.flushing = false;
+      this.flush();
+    });
+  }
+
+  /** Whether the waiting slices should wait for more to join them; if so, a timer ends the wait. */
+  private gathering(): boolean {
+    const g = this.gather;
+    if (g === null || g.waitMs <= 0 || this.turns.length === 0) return false;
+    let items = 0;
+    for (const job of this.turns) {
+      const k = job.results.length;
+      items += (job.starts[k + 1] ?? job.req.items.length) - job.starts[k]!;
+      if (items >= GATHER_ITEMS) return false;
+    }
+    const left = this.turns[0]!.queuedAt + g.waitMs - performance.now();
+    if (left <= 0 || g.backlogMs() <= g.waitMs) return false;
+    this.gatherTimer ??= setTimeout(() => {
+      this.gatherTimer = null;
+      this.flush();
+    }, left);
+    return true;
+  }
+
   /** Sends each idle worker the next slice of as many waiting jobs as fit in a message, in turn. */
   private flush(): void {
+    if (this.pool.idle > 0 && this.gathering()) return;
+    if (this.gatherTimer) {
+      clearTimeout(this.gatherTimer);
+      this.gatherTimer = null;
+    }
     while (this.turns.length > 0 && this.pool.idle > 0) {
       const taken: Job[] = [];
       let items = 0;
@@ -216,11 +283,14 @@ export class TokenizerPool {
     if ('failure' in result || job.results.length === job.starts.length) {
       this.settle(job, () => job.resolve(joinSlices(job.results, job.starts)));
     } else {
+      job.queuedAt = performance.now();
       this.turns.push(job); // to the back: the others' turn first
     }
   }
 
   close(): Promise<void> {
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.gatherTimer = null;
     for (const job of [...this.jobs]) this.settle(job, () => job.reject(new Error('tokenizer pool is closed')));
     return this.pool.terminate();
   }

@@ -11,7 +11,8 @@ let t: TestApp;
 let port: number;
 before(async () => {
   // One worker, so A's gated batch really occupies the whole backend.
-  t = await startApp({ INFER_WORKERS: '1' }, recordingBackend(batches, () => gate));
+  // No padding floor: A's four items (lengths a few tokens apart) must leave in one batch.
+  t = await startApp({ INFER_WORKERS: '1', MIN_PADDING_EFFICIENCY: '0' }, recordingBackend(batches, () => gate));
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as { port: number }).port;
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { readModelFolder } from '../../src/model/model-folder.js';
-import { TokenizerPool, tokenizeWorkerData, type TokenizedBatch, type TokenizeWorkerData } from '../../src/tokenize/tokenizer-pool.js';
+import { GATHER_ITEMS, TokenizerPool, tokenizeWorkerData, type TokenizedBatch, type TokenizeWorkerData } from '../../src/tokenize/tokenizer-pool.js';
 import { DEFAULT_MODEL, filler } from '../helpers/app.js';
 
 const folder = readModelFolder(DEFAULT_MODEL, { maxLengthCap: 8192 });
@@ -40,4 +40,60 @@ test('a request that fails inside a group fails alone; its neighbours are answer
   assert.equal((results[3] as TokenizedBatch).lengths.length, 2);
   assert.equal('failure' in results[2]! && results[2].failure.code, 'item_too_long');
   assert.equal('failure' in results[4]! && results[4].failure.code, 'no_chat_template');
+});
+
+describe('gathering while inference is behind', () => {
+  let backlog = 0;
+  let gathering: TokenizerPool;
+  before(async () => {
+    gathering = new TokenizerPool(1, data, { gather: { waitMs: 400, backlogMs: () => backlog } });
+    await gathering.ready();
+  });
+  after(() => gathering.close());
+
+  const item = (i: number) => ({ prompt: filler(i, 6), response: filler(50 + i, 3) });
+  /** Two one-item requests 60 ms apart, with the worker idle: how many worker messages they took. */
+  const twoApart = async () => {
+    const before = gathering.messages;
+    const first = gathering.tokenize([item(1)], 'template', 'auto');
+    await new Promise((r) => setTimeout(r, 60));
+    const second = gathering.tokenize([item(2)], 'template', 'auto');
+    const results = await Promise.all([first, second]);
+    assert.ok(results.every((r) => !('failure' in r)));
+    return gathering.messages - before;
+  };
+
+  test('requests arriving apart share one worker message while inference has more queued than the wait', async () => {
+    backlog = 5_000;
+    assert.equal(await twoApart(), 1);
+  });
+
+  test('with no backlog each request goes to the idle worker at once', async () => {
+    backlog = 0;
+    assert.equal(await twoApart(), 2);
+  });
+
+  test(`a gathering message goes as soon as it holds ${GATHER_ITEMS} items, without waiting out the wait`, { timeout: 20_000 }, async () => {
+    // Held for the whole wait (a minute), the group would outlast the test's timeout.
+    backlog = 600_000;
+    const slow = new TokenizerPool(1, data, { gather: { waitMs: 60_000, backlogMs: () => backlog } });
+    try {
+      await slow.ready();
+      const results = await Promise.all(Array.from({ length: GATHER_ITEMS }, (_, i) => slow.tokenize([item(i)], 'template', 'auto')));
+      assert.ok(results.every((r) => !('failure' in r)));
+      assert.equal(slow.messages, 1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test('a gathered request whose signal aborts is answered at once; the others still are', async () => {
+    backlog = 5_000;
+    const ac = new AbortController();
+    const kept = gathering.tokenize([item(3)], 'template', 'auto');
+    const dropped = gathering.tokenize([item(4)], 'template', 'auto', false, ac.signal);
+    ac.abort(new Error('client left'));
+    await assert.rejects(dropped, /client left/);
+    assert.ok(!('failure' in (await kept)));
+  });
 });
