@@ -95,6 +95,8 @@ const results: BenchResults = {
     MAX_BATCH_SIZE: config.maxBatchSize,
     MAX_BATCH_TOKENS: config.maxBatchTokens,
     MAX_WAIT_MS: config.maxWaitMs,
+    MIN_PADDING_EFFICIENCY: config.minPaddingEfficiency,
+    TOKENIZE_GATHER_MS: config.tokenizeGatherMs,
     GRAPH_OPTIMIZATION: config.graphOptimization,
   },
   data: { file: path.relative(ROOT, HH_DEV), items: corpus.items.length, meanTokens: corpus.tokens / corpus.items.length, model: `${corpus.folder.name} (${path.relative(ROOT, corpus.folder.dir) || '.'})` },

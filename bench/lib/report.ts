@@ -48,7 +48,7 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
     `Command: \`${r.command}\`. Raw figures: \`${jsonFile}\`. Each figure is the median of ${String(r.options.repeats)} runs with the spread (min–max); ratios are of medians from this run.`,
     `Data: ${r.data.items} HH dialogues from \`${r.data.file}\` that the model accepts, mean ${n(r.data.meanTokens)} tokens after truncation; model \`${r.data.model}\`.`,
     ...(r.options.quick ? ['**A quick run is a smoke test of the harness (short runs, 2 repeats); on a shared machine its figures are noise, so do not read the targets from it.**'] : []),
-    `Service settings: ${Object.entries(r.settings).map(([k, v]) => `\`${k}=${String(v)}\``).join(', ')}. Load client (keep-alive; node:http from the 2026-11-30 runs on, fetch/undici before) on the same machine.`,
+    `Service settings: ${Object.entries(r.settings).map(([k, v]) => `\`${k}=${String(v)}\``).join(', ')}. Load client (keep-alive; a raw HTTP/1.1 socket client from the 2026-11-30T1155 run on, node:http or fetch before) on the same machine.`,
     '',
   );
   if (r.limit) {

@@ -133,7 +133,8 @@ export interface TokenizerPoolOptions {
  * request has one slice at a worker at a time; each worker message carries the next slice of
  * as many waiting requests as fit (round robin), so a huge request advances a slice per turn
  * while one-item requests ride along in the same messages — an RL trainer's one-item traffic
- * costs one round trip per group, not per request. A request whose signal aborts (client gone,
+ * costs one round trip per group, not per request (and while inference is behind, such requests
+ * wait a little to form bigger groups: see Gather). A request whose signal aborts (client gone,
  * deadline) is dropped at once: none of its remaining slices is tokenized.
  */
 export class TokenizerPool {
