@@ -35,7 +35,7 @@ const SETTINGS = {
   MIN_PADDING_EFFICIENCY: {
     schema: z.coerce.number().min(0).max(1),
     default: '0.97',
-    help: 'least real/computed tokens of a batch cut from a queue too short to fill one; items that would pad it more wait for their own batch (0 = off)',
+    help: 'least real/computed tokens of a batch cut from a queue too short to fill one (or of the best full batch); items that would pad it more wait for their own batch (0 = off)',
   },
   MAX_WAIT_MS: { schema: int(0, 10_000), default: '2', help: 'how long a partial batch waits for more items while another batch runs (none when all workers are idle)' },
   QUEUE_DEADLINE_MS: {
