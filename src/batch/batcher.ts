@@ -165,8 +165,13 @@ export class Batcher {
 
   /** Milliseconds the items waiting for inference would take at the measured drain rate; 0 until a rate is known. */
   backlogMs(): number {
+    return this.drainMs(this.queue.length);
+  }
+
+  /** Milliseconds inference takes for `items` at the measured drain rate; 0 until a rate is known. */
+  private drainMs(items: number): number {
     const rate = this.rate.perSecond;
-    return rate === null ? 0 : (this.queue.length * 1000) / rate;
+    return rate === null ? 0 : (items * 1000) / rate;
   }
 
   /**
@@ -184,11 +189,10 @@ export class Batcher {
         retryAfter: 1,
       });
     }
-    const rate = this.rate.perSecond;
     // Until this request's first items are inferred: what is ahead, then its own first slice.
     let ahead = this.queue.length + Math.min(items, this.opts.tokenizingShare);
     for (const t of this.tickets) ahead += Math.min(t.held, this.opts.tokenizingShare);
-    const waitMs = rate === null ? 0 : (ahead * 1000) / rate;
+    const waitMs = this.drainMs(ahead);
     if (waitMs > this.opts.maxQueueWaitMs) {
       const retryAfter = Math.max(1, Math.ceil((waitMs - this.opts.maxQueueWaitMs) / 1000));
       throw new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms (MAX_QUEUE_WAIT_MS ${this.opts.maxQueueWaitMs}); retry later`, { retryAfter });

@@ -93,7 +93,8 @@ interface Job {
   req: TokenizeRequest;
   /** First item of each slice. */
   starts: number[];
-  chars: number[];
+  /** Characters of each slice. */
+  sliceChars: number[];
   /** Answers of the slices done so far. */
   results: TokenizeResult[];
   settled: boolean;
@@ -185,7 +186,9 @@ export class TokenizerPool {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const chars = items.map(itemChars);
-      const job: Job = { req: { items, format, mode, ...(explain && { explain }) }, starts: sliceStarts(chars, SLICE_LIMITS), chars, results: [], settled: false, queuedAt: performance.now(), resolve, reject };
+      const starts = sliceStarts(chars, SLICE_LIMITS);
+      const sliceChars = starts.map((from, k) => chars.slice(from, starts[k + 1] ?? chars.length).reduce((a, b) => a + b, 0));
+      const job: Job = { req: { items, format, mode, ...(explain && { explain }) }, starts, sliceChars, results: [], settled: false, queuedAt: performance.now(), resolve, reject };
       if (signal) {
         const onAbort = () => this.settle(job, () => reject(signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -208,12 +211,16 @@ export class TokenizerPool {
     finish();
   }
 
+  /** A job's next slice: its items [from, to) and their characters. */
+  private nextRange(job: Job): { from: number; to: number; chars: number } {
+    const k = job.results.length;
+    return { from: job.starts[k]!, to: job.starts[k + 1] ?? job.req.items.length, chars: job.sliceChars[k]! };
+  }
+
   /** The items of a job's next slice, as a request of their own. */
   private nextSlice(job: Job): TokenizeRequest {
-    const k = job.results.length;
-    const from = job.starts[k]!;
-    const to = job.starts[k + 1] ?? job.req.items.length;
-    return k === 0 && to === job.req.items.length ? job.req : { ...job.req, items: job.req.items.slice(from, to) };
+    const { from, to } = this.nextRange(job);
+    return from === 0 && to === job.req.items.length ? job.req : { ...job.req, items: job.req.items.slice(from, to) };
   }
 
   /**
@@ -235,8 +242,8 @@ export class TokenizerPool {
     if (g === null || g.waitMs <= 0 || this.turns.length === 0) return false;
     let items = 0;
     for (const job of this.turns) {
-      const k = job.results.length;
-      items += (job.starts[k + 1] ?? job.req.items.length) - job.starts[k]!;
+      const { from, to } = this.nextRange(job);
+      items += to - from;
       if (items >= GATHER_ITEMS) return false;
     }
     const left = this.turns[0]!.queuedAt + g.waitMs - performance.now();
@@ -260,11 +267,8 @@ export class TokenizerPool {
       let items = 0;
       let chars = 0;
       while (this.turns.length > 0) {
-        const job = this.turns[0]!;
-        const k = job.results.length;
-        const to = job.starts[k + 1] ?? job.req.items.length;
-        const n = to - job.starts[k]!;
-        const c = job.chars.slice(job.starts[k]!, to).reduce((a, b) => a + b, 0);
+        const { from, to, chars: c } = this.nextRange(this.turns[0]!);
+        const n = to - from;
         if (taken.length > 0 && (items + n > MESSAGE.maxItems || chars + c > MESSAGE.maxChars)) break;
         taken.push(this.turns.shift()!);
         items += n;
