@@ -3,8 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { createRuntime, type ModelRuntime } from '../core/runtime.js';
-import { ModelTarget } from '../core/scoring-target.js';
-import type { ScoreItem } from '../format/format.js';
+import { ModelTarget, type RequestItem } from '../core/scoring-target.js';
 import { createMetrics } from '../metrics.js';
 import { ModelLoadError, tokenIdIn, type ModelFolder } from '../model/model-folder.js';
 
@@ -15,10 +14,14 @@ environment) and prints every resolved setting with where it came from, a sample
 as rendered and tokenized (special tokens visible), whether it starts with two BOS tokens, the
 padding self-check and the sample's reward. Exits 1 on any problem, 2 on bad usage.`;
 
-/** A sample that exercises the chat template (system, user, assistant) or the string template. */
-function sample(folder: ModelFolder): ScoreItem {
+/**
+ * A sample that exercises the chat template (system, user, assistant) or the string template;
+ * for a process reward model, a response in steps (the service adds the step tags).
+ */
+function sample(folder: ModelFolder): RequestItem {
   const prompt = 'How do I boil an egg?';
   const response = 'Put it in boiling water for nine minutes, then cool it in cold water.';
+  if (folder.reward.steps !== null) return { prompt, steps: ['Put it in boiling water for nine minutes.', 'Then cool it in cold water.'] };
   if (folder.chatTemplate === null || folder.reward.inputFormat === 'pair') return { prompt, response };
   return {
     messages: [

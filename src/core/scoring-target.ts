@@ -189,7 +189,7 @@ export class ModelTarget implements ScoringTarget {
     if (format === 'pair' && !rt.pairs) throw new ServiceError('invalid_request', `format: the tokenizer of model ${this.name} has no pair template`);
     if (rt.folder.chatTemplate === null) {
       const i = items.findIndex((it) => needsChat(it, format));
-      if (i >= 0) throw new ServiceError('no_chat_template', `Item ${i}: model ${this.name} has no chat template (tokenizer_config.json chat_template); send {"prompt", "response"} or {"text"}`);
+      if (i >= 0) throw new ServiceError('no_chat_template', `Item ${i}: model ${this.name} has no chat template (chat_template.jinja or tokenizer_config.json chat_template); send {"prompt", "response"} or {"text"}`);
     }
     return format;
   }

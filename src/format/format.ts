@@ -114,7 +114,7 @@ export class Formatter {
   }
 
   private renderChat(messages: Message[]): FormattedItem {
-    if (!this.chat) throw new FormatError('no_chat_template', 'this model has no chat template (tokenizer_config.json chat_template); send {"prompt", "response"} or {"text"}');
+    if (!this.chat) throw new FormatError('no_chat_template', 'this model has no chat template (chat_template.jinja or tokenizer_config.json chat_template); send {"prompt", "response"} or {"text"}');
     const text = this.chat.render(messages);
     const last = messages[messages.length - 1];
     return { text, prefix: last?.role === 'assistant' ? this.chat.lastTurnPrefix(text) : null };

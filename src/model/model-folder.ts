@@ -141,7 +141,7 @@ export interface ModelFolder {
   readonly labels: readonly string[];
   /** The id batches are padded with; see resolvePadId for the order of the sources. */
   readonly padTokenId: number;
-  /** tokenizer_config.json's chat_template (the "default" one of a list), if any. */
+  /** chat_template.jinja, else tokenizer_config.json's chat_template (the "default" one of a list), if any. */
   readonly chatTemplate: string | null;
   /** Special-token strings of tokenizer_config.json (bos_token, …), for the chat template. */
   readonly specialTokens: Readonly<Record<string, string>>;
@@ -239,6 +239,17 @@ function pickChatTemplate(value: unknown, file: string): string | null {
   throw new ModelLoadError(file, 'field chat_template: expected a string or a list holding {"name": "default", "template"}');
 }
 
+/**
+ * The chat template as transformers finds it: `chat_template.jinja` (what transformers 5 saves)
+ * takes priority over tokenizer_config.json's `chat_template`.
+ */
+function readChatTemplate(dir: string, fromConfig: unknown, tcFile: string): { template: string; source: SettingSource } | null {
+  const file = path.join(dir, 'chat_template.jinja');
+  if (fs.existsSync(file)) return { template: fs.readFileSync(file, 'utf8'), source: 'chat_template.jinja' };
+  const template = pickChatTemplate(fromConfig, tcFile);
+  return template === null ? null : { template, source: 'tokenizer_config.json chat_template' };
+}
+
 /** `*_token` fields of tokenizer_config.json as strings (a token may be stored as {content}). */
 function specialTokens(config: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -333,9 +344,10 @@ export function readModelFolder(dir: string, limits: FolderLimits): ModelFolder 
   if (maxLength.tokLimit !== undefined && rw.max_length !== undefined && rw.max_length > maxLength.tokLimit) {
     throw new ModelLoadError(rwFile, `max_length ${rw.max_length} exceeds tokenizer model_max_length ${maxLength.tokLimit}`);
   }
-  const chatTemplate = pickChatTemplate(tokenizerConfig.chat_template, tcFile);
+  const chat = readChatTemplate(dir, tokenizerConfig.chat_template, tcFile);
+  const chatTemplate = chat?.template ?? null;
   if (rw.input_format === 'chat' && chatTemplate === null) {
-    throw new ModelLoadError(rwFile, 'input_format "chat" needs a chat_template in tokenizer_config.json');
+    throw new ModelLoadError(rwFile, 'input_format "chat" needs a chat template (chat_template.jinja or tokenizer_config.json chat_template)');
   }
   // Without reward.json, a model with a chat template was trained on chat-rendered text: the
   // HH "Human:/Assistant:" default would feed it text it has never seen.
@@ -365,11 +377,11 @@ export function readModelFolder(dir: string, limits: FolderLimits): ModelFolder 
       steps: rw.steps ? resolveSteps(rwFile, rw.steps, tokenizerJson as Record<string, unknown>, labels) : null,
     },
     sources: {
-      input_format: rw.input_format !== undefined ? 'reward.json input_format' : chatTemplate !== null ? 'tokenizer_config.json chat_template' : 'built-in default',
+      input_format: rw.input_format !== undefined ? 'reward.json input_format' : chat !== null ? chat.source : 'built-in default',
       max_length: maxLength.source,
       pad_token_id: pad.source,
       template: fromReward('template'),
-      chat_template: chatTemplate !== null ? 'tokenizer_config.json chat_template' : 'none',
+      chat_template: chat?.source ?? 'none',
       reward_head: fromReward('reward_head'),
       normalization: fromReward('normalization'),
       temperature: fromReward('temperature'),

@@ -66,6 +66,14 @@ test('model:check prints each resolved setting with its source, the rendered sam
   assert.match(text, /padding self-check: passed/);
 });
 
+test('model:check scores a process reward model on a sample in steps, each ending with its step tag', async () => {
+  const { lines, problems } = await checkModel(fixture('prm-2label'), { INTRA_OP_THREADS: '1' });
+  assert.deepEqual(problems, []);
+  const text = lines.join('\n');
+  assert.match(text, /Put it in boiling water for nine minutes\.<extra_0>Then cool it in cold water\.<extra_0>/);
+  assert.match(text, /sample reward: \d/);
+});
+
 test('model:check flags a double BOS and a failing self-check, and exits 1', async () => {
   const twice = "{{ bos_token }}{% for m in messages %}{{ bos_token }}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n{{ m.content }}<|eot_id|>{% endfor %}";
   const llama = modelDir({ from: 'llama31-rm', files: { 'reward.json': JSON.stringify({ input_format: 'chat' }) } });

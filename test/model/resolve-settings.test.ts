@@ -97,3 +97,15 @@ test('without reward.json a folder with a chat template serves input_format chat
   assert.equal(declared.reward.inputFormat, 'template', 'reward.json input_format wins');
   assert.equal(declared.sources.input_format, 'reward.json input_format');
 });
+
+test('chat_template.jinja (what transformers 5 saves) takes priority over tokenizer_config.json chat_template', () => {
+  const inConfig = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}";
+  const inFile = '{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}';
+  const both = read(modelDir({ omit: ['reward.json'], files: { 'tokenizer_config.json': json({ ...defaultTokConfig, chat_template: inConfig }), 'chat_template.jinja': inFile } }));
+  assert.equal(both.chatTemplate, inFile);
+  assert.equal(both.reward.inputFormat, 'chat');
+  assert.equal(both.sources.chat_template, 'chat_template.jinja');
+  const fileOnly = read(modelDir({ omit: ['reward.json'], files: { 'chat_template.jinja': inFile } }));
+  assert.equal(fileOnly.chatTemplate, inFile);
+  assert.equal(fileOnly.sources.input_format, 'chat_template.jinja');
+});

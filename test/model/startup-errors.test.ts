@@ -77,5 +77,5 @@ test('an ensemble naming a model that is not served stops startup naming it', as
 
 test('input_format "chat" without a chat template stops startup naming reward.json', async () => {
   const dir = modelDir({ files: { 'reward.json': JSON.stringify({ input_format: 'chat' }) } });
-  await expectStartupFailure(dir, /reward\.json: input_format "chat" needs a chat_template in tokenizer_config\.json$/);
+  await expectStartupFailure(dir, /reward\.json: input_format "chat" needs a chat template \(chat_template\.jinja or tokenizer_config\.json chat_template\)$/);
 });

@@ -1,10 +1,10 @@
-#!/usr/bin/python3
-"""Build the decoder-only reward-model fixtures (tiny random weights, real vocabularies and
-tokenizers), laid out as `optimum-cli export onnx --task text-classification` writes them.
+"""Build the decoder-only reward-model fixtures: the real transformers classes
+(Qwen3ForSequenceClassification, LlamaForSequenceClassification) with tiny random weights and real
+vocabularies and tokenizers, laid out as `optimum-cli export onnx --task text-classification` writes them.
 
-Usage (from the repo root): /usr/bin/python3 models/build/decoder-rm/build.py
-Then: /usr/bin/python3 models/build/decoder-rm/reference.py   (reference rewards)
-      node models/build/decoder-rm/check-export.mjs            (ONNX Runtime vs torch)
+Usage (from the repo root): .venv/bin/python models/build/decoder-rm/build.py
+Then: .venv/bin/python models/build/decoder-rm/reference.py   (reference rewards)
+      node models/build/decoder-rm/check-export.mjs           (ONNX Runtime vs transformers)
 (or all three: bash models/build/decoder-rm/build.sh)
 
 Writes test/fixtures/models/{qwen3-rm,qwen3-rm-fp16,llama31-rm,llama31-rm-nopad}/ (no reward.json):
@@ -26,14 +26,13 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
 import torch
+import transformers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from decoder_rm import DecoderForSequenceClassification, init_weights  # noqa: E402
+from decoder_rm import init_weights  # noqa: E402  (the seeded init the prm fixtures share)
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 FIXTURES = os.path.join(ROOT, "test", "fixtures", "models")
@@ -127,166 +126,68 @@ FIXTURE_SPECS = {
 }
 
 
-def model_config(cfg):
-    """The dict decoder_rm reads: the HF config plus num_labels."""
-    return dict(cfg, num_labels=len(cfg["id2label"]), pad_token_id=cfg.get("pad_token_id"))
+class Logits(torch.nn.Module):
+    """`model(input_ids, attention_mask) -> logits [batch, 1]` of a transformers reward model."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
 
 
 def build_torch(name, fp16_rounded=False):
-    cfg, seed, _, layout = FIXTURE_SPECS[name]
-    model = init_weights(DecoderForSequenceClassification(model_config(cfg)), seed).eval()
+    """The fixture's transformers model (Qwen3ForSequenceClassification or
+    LlamaForSequenceClassification, eager attention, float32) with its seeded weights."""
+    cfg, seed, _, _ = FIXTURE_SPECS[name]
+    # A deep copy: transformers normalizes nested dicts (rope_scaling) in place.
+    fields = copy.deepcopy({k: v for k, v in cfg.items() if k not in ("architectures", "model_type", "torch_dtype", "transformers_version")})
+    config = transformers.AutoConfig.for_model(cfg["model_type"], **fields)
+    cls = getattr(transformers, cfg["architectures"][0])
+    model = init_weights(cls._from_config(config, attn_implementation="eager", dtype=torch.float32), seed).eval()
     if fp16_rounded:
         with torch.no_grad():
             for p in model.parameters():
                 p.copy_(p.half().float())
-    return model
-
-
-# --------------------------------------------------------------------------- fp32 -> fp16
-
-def _rope_nodes(graph):
-    """Indices of the nodes computing cos/sin (ancestors of Cos/Sin, inclusive): transformers
-    computes RoPE in float32 even in a float16 model, then casts cos/sin to float16."""
-    producer = {o: k for k, n in enumerate(graph.node) for o in n.output}
-    keep, stack = set(), [k for k, n in enumerate(graph.node) if n.op_type in ("Cos", "Sin")]
-    while stack:
-        k = stack.pop()
-        if k in keep:
-            continue
-        keep.add(k)
-        stack.extend(producer[i] for i in graph.node[k].input if i in producer)
-    return keep
-
-
-def _is_rmsnorm_compute(node):
-    # The float32 part of transformers' RMSNorm: x.float(); pow; mean; + eps; rsqrt; x * r.
-    # Its last two nodes, the cast back (`.to(input_dtype)`, Cast_1) and `weight * x` (Mul_1),
-    # run in float16 as in transformers.
-    parts = node.name.split("/")
-    return len(parts) >= 2 and parts[-2].endswith("norm") and parts[-1] not in ("Cast_1", "Mul_1")
-
-
-def _fp16_tensor(t):
-    a = numpy_helper.to_array(t)
-    a = np.clip(a, np.finfo(np.float16).min, np.finfo(np.float16).max).astype(np.float16)
-    out = numpy_helper.from_array(a, t.name)
-    return out
-
-
-def convert_to_fp16(model):
-    """FLOAT -> FLOAT16 everywhere (initializers, Constant nodes, Cast targets, graph inputs and
-    outputs, value_info), except the nodes transformers itself runs in float32 in a float16
-    model: the RoPE cos/sin computation, the RMSNorm statistics and the attention softmax. Those
-    get float32 inputs through inserted Casts, and their float outputs are cast back to float16.
-    Float constants are clipped to the float16 range first (the mask's float32 min becomes
-    -65504 = finfo(float16).min, as transformers would use)."""
-    model = copy.deepcopy(model)
-    g = model.graph
-    inferred = onnx.shape_inference.infer_shapes(model)
-    elem = {}
-    for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
-        elem[vi.name] = vi.type.tensor_type.elem_type
-    for t in g.initializer:
-        elem[t.name] = t.data_type
-    for n in g.node:
-        if n.op_type == "Constant":
-            elem[n.output[0]] = n.attribute[0].t.data_type
-
-    rope = _rope_nodes(g)
-    fp32_nodes = {k for k, n in enumerate(g.node) if k in rope or n.op_type == "Softmax" or _is_rmsnorm_compute(n)}
-    consumers = {}
-    for k, n in enumerate(g.node):
-        for i in n.input:
-            consumers.setdefault(i, []).append(k)
-
-    prec = {}  # float tensor name -> TensorProto.FLOAT or FLOAT16 after conversion
-    for t in g.initializer:
-        if t.data_type == TensorProto.FLOAT:
-            users = consumers.get(t.name, [])
-            if users and all(u in fp32_nodes for u in users):
-                prec[t.name] = TensorProto.FLOAT
-            else:
-                t.CopyFrom(_fp16_tensor(t))
-                prec[t.name] = TensorProto.FLOAT16
-
-    new_nodes, casts = [], {}
-    upcast_of = {}  # output of a Cast float16 -> float32 -> its float16 input
-
-    def cast_to(name, to):
-        if to == TensorProto.FLOAT16 and name in upcast_of:
-            return upcast_of[name]  # e.g. the residual reads RMSNorm's x.float(): use x itself
-        key = (name, to)
-        if key not in casts:
-            out = f"{name}__to_{'fp32' if to == TensorProto.FLOAT else 'fp16'}"
-            new_nodes.append(helper.make_node("Cast", [name], [out], name=f"{out}_Cast", to=to))
-            casts[key] = out
-        return casts[key]
-
-    for k, n in enumerate(g.node):
-        want = TensorProto.FLOAT if k in fp32_nodes else TensorProto.FLOAT16
-        if n.op_type == "Constant" and n.attribute[0].t.data_type == TensorProto.FLOAT and want == TensorProto.FLOAT16:
-            n.attribute[0].t.CopyFrom(_fp16_tensor(n.attribute[0].t))
-        if n.op_type == "Cast":
-            for a in n.attribute:
-                if a.name == "to" and a.i == TensorProto.FLOAT:
-                    a.i = want
-                    if want == TensorProto.FLOAT and prec.get(n.input[0]) == TensorProto.FLOAT16:
-                        upcast_of[n.output[0]] = n.input[0]
-        elif n.op_type != "Constant":
-            for j, i in enumerate(n.input):
-                if i in prec and prec[i] != want:
-                    n.input[j] = cast_to(i, want)
-        new_nodes.append(copy.deepcopy(n))
-        for o in n.output:
-            if elem.get(o) == TensorProto.FLOAT:
-                prec[o] = want
-
-    for out in g.output:
-        if out.type.tensor_type.elem_type == TensorProto.FLOAT:
-            if prec.get(out.name) != TensorProto.FLOAT16:
-                raise RuntimeError(f"output {out.name} would not be float16")
-            out.type.tensor_type.elem_type = TensorProto.FLOAT16
-    del g.node[:]
-    g.node.extend(new_nodes)
-    del g.value_info[:]
-    model = onnx.shape_inference.infer_shapes(model)
-    onnx.checker.check_model(model)
-    return model
+    return Logits(model)
 
 
 # --------------------------------------------------------------------------- export
 
 def export(name, out_dir):
     cfg, _, tok_pkg, layout = FIXTURE_SPECS[name]
-    # fp32 weights for every layout; the fp16 fixture's conversion rounds them to float16 (same
-    # seed as qwen3-rm, so the same weights).
+    # fp32 weights for every layout; the fp16 fixture is the same model (same seed as qwen3-rm)
+    # cast to float16 as transformers runs it (RMSNorm statistics, RoPE and softmax in float32).
     model = build_torch(name)
+    traced = copy.deepcopy(model).half() if layout == "fp16" else model
     ids = torch.tensor([[1, 2, 3, 4, 5], [6, 7, 8, 0, 0]], dtype=torch.int64)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.int64)
     if cfg.get("pad_token_id") is not None:
         ids[1, 3:] = cfg["pad_token_id"]
+    else:  # transformers refuses a batch without a pad id; the batch axis stays dynamic
+        ids, mask = ids[:1], mask[:1]
     tmp = tempfile.mkdtemp()
     try:
         path = os.path.join(tmp, "model.onnx")
         torch.onnx.export(
-            model, (ids, mask), path,
+            traced, (ids, mask), path,
             input_names=["input_ids", "attention_mask"], output_names=["logits"],
             dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
                           "attention_mask": {0: "batch_size", 1: "sequence_length"},
                           "logits": {0: "batch_size"}},
-            opset_version=OPSET, do_constant_folding=True,
+            opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
         m = onnx.load(path)
     finally:
         shutil.rmtree(tmp)
-    m.producer_name, m.producer_version = "decoder-rm/build.py (torch.onnx.export)", torch.__version__
+    m.producer_name, m.producer_version = "decoder-rm/build.py (torch.onnx.export)", f"torch {torch.__version__}, transformers {transformers.__version__}"
     onnx.checker.check_model(m)
 
     if os.path.isdir(out_dir):
         shutil.rmtree(out_dir)
     os.makedirs(out_dir)
     if layout == "fp16":
-        m = convert_to_fp16(m)
         os.makedirs(os.path.join(out_dir, "onnx"))
         onnx.save_model(m, os.path.join(out_dir, "onnx", "model.onnx"))
     elif layout == "external":
@@ -314,6 +215,8 @@ def torch_padding_check(name, model):
     seqs = [torch.randint(0, 20000, (n,), generator=g) for n in lens]
     with torch.no_grad():
         alone = [model(s[None], torch.ones(1, len(s), dtype=torch.int64))[0, 0].item() for s in seqs]
+        if pad is None:  # transformers refuses to batch without a pad id
+            return alone, None
         T = max(lens)
         ids = torch.full((len(seqs), T), pad if pad is not None else 0, dtype=torch.int64)
         mask = torch.zeros((len(seqs), T), dtype=torch.int64)
@@ -341,8 +244,8 @@ def main():
         pad = FIXTURE_SPECS[name][0].get("pad_token_id")
         if pad is not None and delta > 1e-5:
             raise RuntimeError(f"{name}: torch right padding changed a reward by {delta}")
-        print(f"{name}: torch rewards of 3 random id lists {[round(a, 4) for a in alone]}, "
-              f"right-padded batch max|delta| {delta:.2e}" + ("" if pad is not None else " (no pad id: expected to differ)"))
+        print(f"{name}: transformers rewards of 3 random id lists {[round(a, 4) for a in alone]}, "
+              + (f"right-padded batch max|delta| {delta:.2e}" if pad is not None else "no right-padded batch (no pad id: transformers refuses it)"))
         for root, _, files in sorted(os.walk(out_dir)):
             for f in sorted(files):
                 p = os.path.join(root, f)

@@ -1,4 +1,4 @@
-// Checks the decoder-rm fixtures with onnxruntime-node against the torch reference rewards of
+// Checks the decoder-rm fixtures with onnxruntime-node against the transformers reference rewards of
 // test/fixtures/decoder-rm/reference.json. Run from the repo root (after build.py and reference.py):
 //   node models/build/decoder-rm/check-export.mjs
 // For every fixture: every reference id list alone (batch 1), and, for the fixtures with a

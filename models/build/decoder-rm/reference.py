@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Reference rewards for the decoder-rm fixtures, independent of the service.
 
-Usage (from the repo root, after build.py): /usr/bin/python3 models/build/decoder-rm/reference.py
+Usage (from the repo root, after build.py): .venv/bin/python models/build/decoder-rm/reference.py
 
 For every conversation of test/fixtures/decoder-rm/conversations.json and every fixture folder:
   1. render with models/build/hf_jinja.py (transformers' apply_chat_template environment), the
@@ -9,9 +8,10 @@ For every conversation of test/fixtures/decoder-rm/conversations.json and every 
      {prompt, response} items are rendered as [user: prompt, assistant: response];
   2. tokenize the text with the Rust `tokenizers` binding, add_special_tokens false
      (tokenize.mjs) = apply_chat_template(tokenize=True);
-  3. run the torch model of decoder_rm.py (the fixture's seeded weights) on the ids ALONE
-     (batch 1, no padding); reward = logit 0, a float32 written as its exact float64 value.
-     qwen3-rm-fp16: torch in float32 on the float16-rounded weights.
+  3. run the transformers model (Qwen3ForSequenceClassification / LlamaForSequenceClassification
+     with the fixture's seeded weights, float32) on the ids ALONE (batch 1, no padding);
+     reward = logit 0, a float32 written as its exact float64 value.
+     qwen3-rm-fp16: transformers in float32 on the float16-rounded weights.
 Writes test/fixtures/decoder-rm/reference.json.
 """
 
@@ -73,8 +73,9 @@ def main():
 
     out = {
         "note": "Reference rewards: hf_jinja.render (add_generation_prompt false) -> tokenizers (Rust binding, "
-                "add_special_tokens false) -> torch decoder_rm.py on each id list alone (batch 1, no padding). "
-                "reward = logit 0 (float32 value). qwen3-rm-fp16: torch float32 on the float16-rounded weights. "
+                "add_special_tokens false) -> transformers (Qwen3/LlamaForSequenceClassification, float32) on each id "
+                "list alone (batch 1, no padding). reward = logit 0 (float32 value). qwen3-rm-fp16: transformers "
+                "float32 on the float16-rounded weights. "
                 "Built by models/build/decoder-rm/reference.py.",
         "models": {},
     }
