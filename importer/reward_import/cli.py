@@ -144,7 +144,6 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
     import torch
 
     from . import export as exporter
-    from . import quantize as q8
     from . import verify
     from .samples import verification_items
 
@@ -193,6 +192,8 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
 
     int8 = None
     if args.quantize:
+        from . import quantize as q8  # onnxruntime's quantizer, only for int8
+
         t = time.perf_counter()
         int8_path = os.path.join(out, "model.onnx")
         _step("int8 quantization", lambda: q8.quantize(graph_path, int8_path, exported["external_data"]))
