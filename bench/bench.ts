@@ -90,6 +90,8 @@ const results: BenchResults = {
   settings: {
     INFER_WORKERS: config.inferWorkers,
     INTRA_OP_THREADS: config.intraOpThreads,
+    LARGE_MODEL_MB: config.largeModelMb,
+    CPU_MEM_ARENA: config.cpuMemArena,
     TOKENIZER_WORKERS: config.tokenizerWorkers,
     TOKENIZER_LIBRARY: config.tokenizerLibrary,
     MAX_BATCH_SIZE: config.maxBatchSize,

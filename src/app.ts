@@ -83,7 +83,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorHandler, { bodyLimit: config.maxBodyBytes, metrics: lifecycle.metrics });
   await app.register(observability, { metrics: lifecycle.metrics });
   await app.register(drain, { lifecycle });
-  await app.register(connections, { maxConnections: config.maxConnections, headersTimeoutMs: config.headersTimeoutMs, lifecycle, metrics: lifecycle.metrics });
+  await app.register(connections, {
+    maxConnections: config.maxConnections,
+    headersTimeoutMs: config.headersTimeoutMs,
+    maxConnectionAgeMs: config.maxConnectionAgeMs,
+    lifecycle,
+    metrics: lifecycle.metrics,
+  });
   await app.register(finiteReplies);
   await app.register(securityHeaders);
   const origins = splitList(config.corsOrigins);

@@ -49,9 +49,20 @@ const SETTINGS = {
     default: '5000',
     help: 'a request that would wait longer than this behind admitted work (at the measured drain rate) gets 429 with Retry-After',
   },
-  // Two sessions of one thread beat one session of two threads by ~20% on 2 cores (README).
-  INFER_WORKERS: { schema: int(1, 64), default: String(Math.min(2, os.availableParallelism())), help: 'inference worker threads, one ORT session each' },
+  // Small models: two sessions of one thread beat one of two threads on 2 cores (bench/RESULTS.md).
+  // Each session holds its own copy of the weights, so a large model gets one session.
+  INFER_WORKERS: {
+    schema: z.union([z.literal('auto'), int(1, 64)]),
+    default: 'auto',
+    help: 'inference worker threads, one ORT session (and one copy of the weights) each; auto = 1 for a model over LARGE_MODEL_MB or on CUDA, else min(2, cores)',
+  },
   INTRA_OP_THREADS: { schema: int(0, 256), default: '0', help: 'ONNX Runtime intra-op threads per worker; 0 = cores ÷ workers' },
+  LARGE_MODEL_MB: { schema: int(1, 1_048_576), default: '256', help: 'weights (model.onnx and its external data) from which a model counts as large for INFER_WORKERS and CPU_MEM_ARENA auto' },
+  CPU_MEM_ARENA: {
+    schema: z.enum(['auto', 'on', 'off']),
+    default: 'auto',
+    help: "ONNX Runtime's CPU memory arena and memory patterns; auto = off for a large model (an arena keeps its peak for good), on otherwise",
+  },
   // 'basic' (constant folding, redundant-node removal) measured 25% faster than 'extended'/'all'
   // on CPU for the default model: L' 1836-1960 vs 1385-1529 items/s in the same interleaved runs
   // (bench/RESULTS.md, ORT settings); the extended fusions cost more than they save at d 128.
@@ -134,6 +145,13 @@ const SETTINGS = {
   // RL trainers keep hundreds to a thousand keep-alive connections open (verl allows 1,024
   // requests in flight), plus probes and scrapers.
   MAX_CONNECTIONS: { schema: int(1, 1_000_000), default: '4096', help: 'open client connections; a connection past it is closed at once, before any byte is read' },
+  // Kubernetes Services balance per connection, and RL clients keep theirs for hours: without an
+  // end, a replica added by the autoscaler would get no traffic from clients already connected.
+  MAX_CONNECTION_AGE_MS: {
+    schema: int(0, 86_400_000),
+    default: '30000',
+    help: 'a keep-alive connection older than this (±10% per connection) is closed after its current response (Connection: close), so clients reconnect and reach new replicas; 0 = never',
+  },
   API_KEYS: { schema: z.string(), default: '', help: 'comma-separated bearer keys; with none here or in API_KEYS_FILE, no key is asked' },
   API_KEYS_FILE: { schema: z.string(), default: '', help: 'file with one bearer key per line (# comments)' },
   AUTH_HEALTH: { schema: bool, default: 'false', help: 'also require a key for /health/*' },
@@ -231,9 +249,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       throw new ConfigError(`invalid ${name} (--${flag(name)}) = ${JSON.stringify(raw)}: expected ${expected}`);
     }
     out[camel(name)] = parsed.data;
-  }
-  if (out.intraOpThreads === 0) {
-    out.intraOpThreads = Math.max(1, Math.floor(os.availableParallelism() / (out.inferWorkers as number)));
   }
   if ((out.models as string[]).length === 0) out.models = [out.modelDir];
   Object.freeze(out.models);

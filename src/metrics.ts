@@ -156,6 +156,11 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers,
     }),
+    connectionsRecycled: new client.Counter({
+      name: `${METRIC_PREFIX}connections_recycled_total`,
+      help: 'Keep-alive connections closed after a response because they were older than MAX_CONNECTION_AGE_MS (clients reconnect, and reach new replicas)',
+      registers,
+    }),
     droppedItems: new client.Counter({
       name: `${METRIC_PREFIX}dropped_items_total`,
       help: 'Queued items dropped before inference, by reason and model',

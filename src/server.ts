@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Lifecycle } from './core/lifecycle.js';
 import { loadModels } from './core/load-models.js';
+import { inferLayout } from './core/runtime.js';
 import type { ModelRegistry } from './core/model-registry.js';
 import { createLogger } from './logger.js';
 import { ServiceError } from './errors.js';
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
         input_format: rt.folder.reward.inputFormat,
         pad_token_id: rt.folder.padTokenId,
         output_type: rt.outputType,
+        weight_bytes: rt.folder.weightBytes,
+        ...inferLayout(config, rt.folder.weightBytes),
         sources: rt.folder.sources,
       },
       'model ready',

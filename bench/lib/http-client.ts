@@ -40,6 +40,8 @@ class Connection {
     }
     if (this.buffer.length < end + 4 + length) return;
     this.buffer = this.buffer.subarray(end + 4 + length);
+    // The server recycles old connections (MAX_CONNECTION_AGE_MS): reconnect for the next request.
+    if (/\r\nconnection: *close/i.test(head)) this.closed = true;
     const w = this.waiting;
     this.waiting = null;
     w.resolve(Number(head.slice(9, 12)));

@@ -20,7 +20,8 @@ export async function limitSection(ctx: BenchContext): Promise<LimitResult> {
   const { config, corpus, opts } = ctx;
   const fixed = fixedBatches(corpus.rows, opts.batch);
   const limited = limitedBatches(corpus.rows, config.maxBatchSize, config.maxBatchTokens);
-  const runs = await withBackend(serviceBackend(ctx), (b) =>
+  const backend = serviceBackend(ctx);
+  const runs = await withBackend(backend, (b) =>
     repeat(opts.repeats, async () => {
       const L = await measureRate(b, fixed);
       const Lprime = await measureRate(b, limited);
@@ -29,8 +30,8 @@ export async function limitSection(ctx: BenchContext): Promise<LimitResult> {
     }),
   );
   return {
-    workers: config.inferWorkers,
-    intraOpThreads: config.intraOpThreads,
+    workers: backend.workers,
+    intraOpThreads: backend.intraOpThreads,
     batch: opts.batch,
     maxBatchSize: config.maxBatchSize,
     maxBatchTokens: config.maxBatchTokens,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { Batcher } from '../batch/batcher.js';
 import type { Config } from '../config.js';
@@ -121,12 +122,34 @@ export function outputPlan(folder: ModelFolder): OutputPlan {
   };
 }
 
+/** How a model's sessions are laid out: how many, their threads, and whether ORT keeps an arena. */
+export interface InferLayout {
+  workers: number;
+  intraOpThreads: number;
+  memArena: boolean;
+}
+
+/**
+ * One copy of a large model's weights: each session holds its own, so a model of at least
+ * LARGE_MODEL_MB (and any model on CUDA) gets one session with every core unless INFER_WORKERS
+ * says otherwise; small models keep two single-thread sessions, which serve more on CPU. The
+ * arena is off for large models: ORT's arena keeps its peak (a batch of long items) for good.
+ */
+export function inferLayout(config: Config, weightBytes: number, cores = os.availableParallelism()): InferLayout {
+  const large = weightBytes >= config.largeModelMb * 2 ** 20;
+  const workers = config.inferWorkers !== 'auto' ? config.inferWorkers : large || config.executionProvider === 'cuda' ? 1 : Math.min(2, cores);
+  return {
+    workers,
+    intraOpThreads: config.intraOpThreads || Math.max(1, Math.floor(cores / workers)),
+    memArena: config.cpuMemArena === 'auto' ? !large : config.cpuMemArena === 'on',
+  };
+}
+
 /** ORT backend options for a model folder as the service builds them from its config (the bench uses it too). */
 export function backendOptions(config: Config, folder: ModelFolder, metrics?: Metrics): OrtBackendOptions {
   return {
     modelPath: folder.modelPath,
-    workers: config.inferWorkers,
-    intraOpThreads: config.intraOpThreads,
+    ...inferLayout(config, folder.weightBytes),
     graphOptimization: config.graphOptimization,
     padTokenId: folder.padTokenId,
     outputs: outputPlan(folder),

@@ -9,6 +9,8 @@ export interface OrtBackendOptions {
   modelPath: string;
   workers: number;
   intraOpThreads: number;
+  /** ORT's CPU memory arena and memory patterns (off: memory goes back after each batch). */
+  memArena: boolean;
   padTokenId: number;
   /** Outputs to read; defaults to `logits` alone. */
   outputs?: OutputPlan;
@@ -53,6 +55,7 @@ export class OrtBackend implements Backend {
     const data: OrtWorkerData = {
       modelPath: opts.modelPath,
       intraOpThreads: opts.intraOpThreads,
+      memArena: opts.memArena,
       padTokenId: opts.padTokenId,
       outputs: opts.outputs ?? { reward: 'logits' },
       graphOptimization: opts.graphOptimization ?? 'all',

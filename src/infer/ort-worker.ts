@@ -23,6 +23,7 @@ import { float16ToFloat32, halfToNumber } from './float16.js';
 export interface OrtWorkerData {
   modelPath: string;
   intraOpThreads: number;
+  memArena: boolean;
   padTokenId: number;
   outputs: OutputPlan;
   graphOptimization: GraphOptimization;
@@ -146,6 +147,8 @@ async function open(provider: ExecutionProvider): Promise<ort.InferenceSession> 
     intraOpNumThreads: data.intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    enableCpuMemArena: data.memArena,
+    enableMemPattern: data.memArena,
   });
 }
 

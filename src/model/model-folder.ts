@@ -135,6 +135,8 @@ export interface ModelFolder {
   readonly name: string;
   readonly dir: string;
   readonly modelPath: string;
+  /** Bytes of the graph and its external data (`*.onnx_data` beside it): what one session loads. */
+  readonly weightBytes: number;
   readonly tokenizerJson: Record<string, unknown>;
   readonly tokenizerConfig: Record<string, unknown>;
   /** Head names from config.json id2label, by index; empty when absent. */
@@ -311,6 +313,15 @@ function parseWith<T extends z.ZodType>(schema: T, value: unknown, file: string)
   throw new ModelLoadError(file, `${where}: ${issue.message}`);
 }
 
+/** The graph's size with its external data files (`model.onnx_data`, or any `*.onnx_data` beside it). */
+function weightBytes(modelPath: string): number {
+  const dir = path.dirname(modelPath);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f === path.basename(modelPath) || f.endsWith('.onnx_data'))
+    .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
 /**
  * Read and validate a model folder in the Hugging Face / optimum export layout
  * (`model.onnx` or `onnx/model.onnx`, `tokenizer.json`, optional `tokenizer_config.json`,
@@ -361,6 +372,7 @@ export function readModelFolder(dir: string, limits: FolderLimits): ModelFolder 
     specialTokens: specials,
     dir,
     modelPath,
+    weightBytes: weightBytes(modelPath),
     tokenizerJson: tokenizerJson as Record<string, unknown>,
     tokenizerConfig,
     labels,

@@ -21,6 +21,8 @@ export interface ConnectionsOptions {
   maxConnections: number;
   /** HEADERS_TIMEOUT_MS: also the time a new connection has to send its first request. */
   headersTimeoutMs: number;
+  /** MAX_CONNECTION_AGE_MS: past it (±10%), a response closes its keep-alive connection; 0 = never. */
+  maxConnectionAgeMs: number;
   lifecycle: Lifecycle;
   metrics: Metrics;
 }
@@ -42,6 +44,11 @@ const hasBody = (request: FastifyRequest): boolean =>
  * - An accept error (EMFILE, ENFILE: out of descriptors) is an 'error' event on the server,
  *   which with no listener would end the process; libuv has already closed the pending
  *   connection, so it is counted and logged, and the server keeps listening.
+ * - A connection older than MAX_CONNECTION_AGE_MS (each drawn ±10%, so connections opened together
+ *   do not all reconnect together) gets `Connection: close` on its next response and is closed
+ *   once that response is written: between requests, so nothing in flight is cut, and clients
+ *   reconnect through the load balancer to whichever replica it picks
+ *   (reward_connections_recycled_total).
  * - While draining, a request that starts sending a body is refused at once, and uploads that
  *   were still arriving when draining began are cut (closeUnfinishedUploads): they are not
  *   accepted work, and must not hold the shutdown.
@@ -63,7 +70,9 @@ export const connections = fp(async (app: FastifyInstance, opts: ConnectionsOpti
   // MAX_CONNECTIONS. Each connection must deliver its first request within HEADERS_TIMEOUT_MS.
   const gotRequest = new WeakSet<Socket>();
   app.server.on('request', (req: { socket: Socket }) => gotRequest.add(req.socket));
+  const closeAt = new WeakMap<Socket, number>();
   app.server.on('connection', (socket: Socket) => {
+    if (opts.maxConnectionAgeMs > 0) closeAt.set(socket, Date.now() + opts.maxConnectionAgeMs * (0.9 + 0.2 * Math.random()));
     const timer = setTimeout(() => {
       if (gotRequest.has(socket) || socket.destroyed) return;
       metrics.connectionsRefused.inc({ reason: 'no_request' });
@@ -95,6 +104,17 @@ export const connections = fp(async (app: FastifyInstance, opts: ConnectionsOpti
     if (!reply.raw.closed) accepted.add(request);
     done();
   });
+  if (opts.maxConnectionAgeMs > 0) {
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const at = closeAt.get(request.raw.socket);
+      if (at !== undefined && Date.now() >= at && !reply.raw.headersSent) {
+        reply.header('connection', 'close');
+        closeAt.delete(request.raw.socket);
+        metrics.connectionsRecycled.inc();
+      }
+      done(null, payload);
+    });
+  }
   app.decorate('acceptedInFlight', () => accepted.size);
   app.decorate('closeUnfinishedUploads', () => {
     const sockets = [...uploading.values()];
