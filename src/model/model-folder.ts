@@ -135,7 +135,7 @@ export interface ModelFolder {
   readonly name: string;
   readonly dir: string;
   readonly modelPath: string;
-  /** Bytes of the graph and its external data (`*.onnx_data` beside it): what one session loads. */
+  /** Bytes of the graph and its external data (`model.onnx_data` beside it): what one session loads. */
   readonly weightBytes: number;
   readonly tokenizerJson: Record<string, unknown>;
   readonly tokenizerConfig: Record<string, unknown>;
@@ -313,13 +313,13 @@ function parseWith<T extends z.ZodType>(schema: T, value: unknown, file: string)
   throw new ModelLoadError(file, `${where}: ${issue.message}`);
 }
 
-/** The graph's size with its external data files (`model.onnx_data`, or any `*.onnx_data` beside it). */
+/**
+ * The graph's size with its external data (`<graph>_data` beside it: `model.onnx_data`, as optimum
+ * and model:import write it). Only stat calls: no descriptor is opened at startup for this.
+ */
 function weightBytes(modelPath: string): number {
-  const dir = path.dirname(modelPath);
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f === path.basename(modelPath) || f.endsWith('.onnx_data'))
-    .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  const size = (p: string) => (fs.existsSync(p) ? fs.statSync(p).size : 0);
+  return size(modelPath) + size(`${modelPath}_data`);
 }
 
 /**
