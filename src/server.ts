@@ -80,6 +80,7 @@ async function main(): Promise<void> {
   lifecycle.ready(models);
   for (const rt of models.all()) {
     const { executionProvider, fallbackReason, gpu } = rt.backend.info;
+    const layout = inferLayout(config, rt.folder.weightBytes);
     if (fallbackReason) {
       logger.warn({ model: rt.folder.name, requested: config.executionProvider, reason: fallbackReason }, 'CUDA NOT USED: serving on CPU (ALLOW_CPU_FALLBACK)');
     }
@@ -93,7 +94,9 @@ async function main(): Promise<void> {
         pad_token_id: rt.folder.padTokenId,
         output_type: rt.outputType,
         weight_bytes: rt.folder.weightBytes,
-        ...inferLayout(config, rt.folder.weightBytes),
+        workers: layout.workers,
+        intra_op_threads: layout.intraOpThreads,
+        mem_arena: layout.memArena,
         sources: rt.folder.sources,
       },
       'model ready',

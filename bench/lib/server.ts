@@ -14,7 +14,7 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const { port } = srv.address() as net.AddressInfo;
@@ -23,8 +23,8 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts the server with `env` over this process's environment; resolves once /health/ready is 200. */
-export async function startServer(env: Record<string, string> = {}): Promise<BenchServer> {
-  const port = await freePort();
+export async function startServer(env: Record<string, string> = {}, port?: number): Promise<BenchServer> {
+  port ??= await freePort();
   const root = projectRoot();
   let err = '';
   const proc = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(root, 'dist', 'src', 'server.js')], {

@@ -9,7 +9,7 @@ export interface OrtBackendOptions {
   modelPath: string;
   workers: number;
   intraOpThreads: number;
-  /** ORT's CPU memory arena and memory patterns (off: memory goes back after each batch). */
+  /** ORT's CPU memory arena and memory patterns (off: each batch's buffers are freed, not kept at the arena's peak). */
   memArena: boolean;
   padTokenId: number;
   /** Outputs to read; defaults to `logits` alone. */
