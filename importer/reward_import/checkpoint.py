@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import transformers
@@ -56,7 +56,6 @@ class Checkpoint:
     id2label: dict[int, str]
     chat_template: str | None
     input_format: str  # "chat", "pair" or "template": what the service will render
-    input_names: list[str] = field(default_factory=list)
 
 
 def _read_config(hf_dir: str) -> dict:
