@@ -43,11 +43,24 @@ const SETTINGS = {
     default: '2000',
     help: 'an item queued this long goes in the next batch, ahead of better-packed ones',
   },
-  MAX_QUEUE_ITEMS: { schema: int(1, 1_000_000), default: '4096', help: 'items accepted but not yet inferred; more gives 429' },
+  // RL trainers hold hundreds of requests in flight and wait for all of them (verl allows 1,024),
+  // so the queue is bounded by what it holds, not by a guess of time: at a few items/s any time
+  // bound refuses normal load, and a refused trainer retries at once.
+  MAX_QUEUE_ITEMS: { schema: int(1, 1_000_000), default: '4096', help: 'items admitted and not yet inferred; a request past it waits ADMISSION_HOLD_MS for room, then gets 429' },
+  MAX_QUEUE_TOKENS: {
+    schema: int(1, 1_000_000_000),
+    default: '4194304',
+    help: 'tokens the queued items may hold (their ids in memory); past it new requests wait ADMISSION_HOLD_MS for room, then get 429 (requests already tokenizing still join)',
+  },
+  ADMISSION_HOLD_MS: {
+    schema: int(0, 60_000),
+    default: '1000',
+    help: 'how long a request that finds the queue full waits for room, in arrival order, before its 429 (a client retrying at once then costs one refusal per hold); 0 = refuse at once',
+  },
   MAX_QUEUE_WAIT_MS: {
-    schema: int(1, 3_600_000),
-    default: '5000',
-    help: 'a request that would wait longer than this behind admitted work (at the measured drain rate) gets 429 with Retry-After',
+    schema: int(0, 3_600_000),
+    default: '0',
+    help: 'a request that would wait longer than this behind admitted work (at the measured drain rate) gets 429 with Retry-After; 0 = no bound (clients wait; a timeout_ms that cannot be met is refused at once)',
   },
   // Small models: two sessions of one thread beat one of two threads on 2 cores (bench/RESULTS.md).
   // Each session holds its own copy of the weights, so a large model gets one session.

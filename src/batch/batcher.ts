@@ -2,6 +2,7 @@ import { ServiceError } from '../errors.js';
 import type { Backend, BatchOutput } from '../infer/backend.js';
 import type { ModelMetrics } from '../metrics.js';
 import type { TokenizedBatch } from '../tokenize/tokenizer-pool.js';
+import { msLeft } from '../util/deadline.js';
 import { packRows } from '../util/pack-rows.js';
 import { selectBatch } from './select-batch.js';
 import { ServiceRate } from './service-rate.js';
@@ -17,10 +18,14 @@ export interface BatcherOptions {
   maxBatchTokens: number;
   maxWaitMs: number;
   maxQueueItems: number;
+  /** Admission holds new requests while the queued items hold this many tokens (ids in memory). */
+  maxQueueTokens: number;
+  /** How long a request that finds the queue full waits for room before its 429; 0 = refuse at once. */
+  admissionHoldMs: number;
   queueDeadlineMs: number;
   /** See SelectLimits.minEfficiency. */
   minPaddingEfficiency: number;
-  /** A request that would wait longer than this behind the work already admitted gets 429. */
+  /** A request that would wait longer than this behind the work already admitted gets 429; 0 = no bound. */
   maxQueueWaitMs: number;
   /**
    * Items a request still being tokenized puts ahead of a newcomer's: tokenizer threads take
@@ -133,6 +138,13 @@ export class Ticket {
   }
 }
 
+/** A request held at admission until the queue has room for it. */
+interface Waiter {
+  readonly items: number;
+  admit(): void;
+  refuse(err: Error): void;
+}
+
 /**
  * The dynamic batcher: items of all concurrent requests share one bounded queue; batches are
  * formed when a backend worker is free (plus one full batch prepared ahead, so the backend
@@ -151,6 +163,8 @@ export class Batcher {
   private readonly rate = new ServiceRate();
   /** Admitted requests not yet queued (being tokenized). */
   private readonly tickets = new Set<Ticket>();
+  /** Requests that found the queue full, oldest first, waiting for room. */
+  private readonly waiting: Waiter[] = [];
 
   constructor(
     private readonly backend: Backend,
@@ -161,6 +175,16 @@ export class Batcher {
   /** Items admitted and not yet started in inference. */
   get depth(): number {
     return this.reserved;
+  }
+
+  /** Tokens the queued items hold. */
+  get tokens(): number {
+    return this.queuedTokens;
+  }
+
+  /** Requests held at admission, waiting for room in the queue. */
+  get held(): number {
+    return this.waiting.length;
   }
 
   /** Milliseconds the items waiting for inference would take at the measured drain rate; 0 until a rate is known. */
@@ -175,28 +199,81 @@ export class Batcher {
   }
 
   /**
-   * Admits `items` items or refuses at once: when the queue would overflow, or when the items
-   * already waiting for inference would take longer than `maxQueueWaitMs` at the rate inference
-   * drains them (so accepted requests wait about that long at most under overload, and the
-   * refused ones learn from Retry-After when the backlog will be back within the bound). Of a
-   * request still being tokenized only its current slice counts: tokenizer threads are shared in
-   * turns, so a huge request being tokenized puts only a slice ahead of a newcomer.
-   * @throws ServiceError `overloaded` (429).
+   * Admits `items` items. Clients wait in the queue: it is bounded by what it holds
+   * (`maxQueueItems` items admitted, `maxQueueTokens` tokens queued), not by a guess of time.
+   * Refused at once: a request whose `timeout_ms` the work ahead cannot meet at the measured drain
+   * rate, one past `maxQueueWaitMs` when that bound is set, and any after shutdown began. A
+   * request that finds the queue full waits up to `admissionHoldMs` for room, in arrival order,
+   * then gets 429: a client that retries at once on every 429 then costs one cheap refusal per
+   * hold, not a busy loop. Of a request still being tokenized only its current slice counts as
+   * ahead: tokenizer threads are shared in turns.
+   * @throws ServiceError `overloaded` (429); the signal's reason if it aborts while holding.
    */
-  reserve(items: number): Ticket {
-    if (this.reserved + items > this.opts.maxQueueItems) {
-      throw new ServiceError('overloaded', `Queue is full (${this.reserved} of ${this.opts.maxQueueItems} items); retry later`, {
-        retryAfter: 1,
-      });
-    }
+  reserve(items: number, signal?: AbortSignal): Promise<Ticket> {
+    if (this.stopped) return Promise.reject(this.stopped);
     // Until this request's first items are inferred: what is ahead, then its own first slice.
     let ahead = this.queue.length + Math.min(items, this.opts.tokenizingShare);
     for (const t of this.tickets) ahead += Math.min(t.held, this.opts.tokenizingShare);
     const waitMs = this.drainMs(ahead);
-    if (waitMs > this.opts.maxQueueWaitMs) {
-      const retryAfter = Math.max(1, Math.ceil((waitMs - this.opts.maxQueueWaitMs) / 1000));
-      throw new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms (MAX_QUEUE_WAIT_MS ${this.opts.maxQueueWaitMs}); retry later`, { retryAfter });
+    const left = msLeft(signal, performance.now());
+    if (left !== undefined && waitMs > left) {
+      return Promise.reject(
+        new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms, more than the ${Math.round(left)} ms left of timeout_ms; retry later or allow more time`, {
+          retryAfter: Math.max(1, Math.ceil((waitMs - left) / 1000)),
+        }),
+      );
     }
+    const bound = this.opts.maxQueueWaitMs;
+    if (bound > 0 && waitMs > bound) {
+      return Promise.reject(
+        new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms (MAX_QUEUE_WAIT_MS ${bound}); retry later`, {
+          retryAfter: Math.max(1, Math.ceil((waitMs - bound) / 1000)),
+        }),
+      );
+    }
+    if (this.waiting.length === 0 && this.fits(items)) return Promise.resolve(this.grant(items));
+    if (this.opts.admissionHoldMs === 0) return Promise.reject(this.full());
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise<Ticket>((resolve, reject) => {
+      const waiter: Waiter = {
+        items,
+        admit: () => {
+          settle();
+          resolve(this.grant(items));
+        },
+        refuse: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+      const onAbort = () => waiter.refuse(abortError(signal!));
+      const timer = setTimeout(() => waiter.refuse(this.full()), this.opts.admissionHoldMs);
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Whether `items` more fit the queue now. */
+  private fits(items: number): boolean {
+    return this.reserved + items <= this.opts.maxQueueItems && this.queuedTokens < this.opts.maxQueueTokens;
+  }
+
+  private full(): ServiceError {
+    const { maxQueueItems, maxQueueTokens, admissionHoldMs } = this.opts;
+    const held = admissionHoldMs > 0 ? ` for ${admissionHoldMs} ms (ADMISSION_HOLD_MS)` : '';
+    return new ServiceError(
+      'overloaded',
+      `Queue is full${held}: ${this.reserved} of ${maxQueueItems} items, ${this.queuedTokens} of ${maxQueueTokens} tokens (MAX_QUEUE_ITEMS, MAX_QUEUE_TOKENS); retry later`,
+      { retryAfter: 1 },
+    );
+  }
+
+  private grant(items: number): Ticket {
     this.adjust(items);
     const ticket = new Ticket(items, (n) => {
       this.adjust(-n);
@@ -204,6 +281,11 @@ export class Batcher {
     });
     this.tickets.add(ticket);
     return ticket;
+  }
+
+  /** Admits held requests, oldest first, while they fit; a request that does not fit keeps its place. */
+  private admitWaiting(): void {
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.items)) this.waiting[0]!.admit();
   }
 
   /**
@@ -258,6 +340,7 @@ export class Batcher {
    */
   abortAll(err: ServiceError): void {
     this.stopped = err;
+    for (const w of [...this.waiting]) w.refuse(err);
     for (const job of [...this.jobs]) this.cancel(job, err, 'shutdown');
   }
 
@@ -282,6 +365,7 @@ export class Batcher {
   private adjust(delta: number): void {
     this.reserved += delta;
     this.metrics.queueDepth.inc(delta);
+    if (delta < 0) this.admitWaiting();
   }
 
   private pump(): void {

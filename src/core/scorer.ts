@@ -63,7 +63,7 @@ export class Scorer {
   ) {}
 
   async score(items: ScoreItem[], opts: ScoreOptions): Promise<ScoreResult> {
-    const ticket = this.batcher.reserve(items.length);
+    const ticket = await this.batcher.reserve(items.length, opts.signal);
     try {
       const t0 = performance.now();
       const tokenized = await this.tokenize(items, opts, opts.tokenRewards === true, opts.signal);

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { ServiceError } from '../errors.js';
+import { setDeadline } from '../util/deadline.js';
 
 /**
  * A signal that aborts if the client goes away before its response is written, or when
@@ -11,6 +12,7 @@ export function clientAbortSignal(reply: FastifyReply, timeoutMs?: number): Abor
     timeoutMs === undefined
       ? undefined
       : setTimeout(() => ac.abort(new ServiceError('deadline_exceeded', `timeout_ms (${timeoutMs} ms) passed before the items were scored`)), timeoutMs);
+  if (timeoutMs !== undefined) setDeadline(ac.signal, performance.now() + timeoutMs);
   const done = () => clearTimeout(timer);
   reply.raw.once('finish', done);
   reply.raw.once('close', () => {

