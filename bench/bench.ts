@@ -4,8 +4,20 @@
 //   npm run bench -- [--quick] [--repeats 3] [--seconds 12] [--batching-seconds 5] [--minutes 10]
 //                    [--clients 8] [--batch 64] [--batching-clients 1,4,16,64,128,256,1024]
 //                    [--data FILE] [--only limit,service,batching,tokenization,memory,ort]
+//   npm run bench -- --only scale [--scale-models 100m,0.6b] [--scale-seconds 60] [--scale-round-cap 900] [--scale-prepare]
 //   npm run bench -- --render bench/results/<date>.json   (RESULTS.md again from a saved run)
 // Service settings come from the environment, as for `npm start` (e.g. MAX_BATCH_TOKENS=4096).
+//
+// scale (real size; only when named in --only): per shape of --scale-models, a Qwen3 checkpoint
+// with random seeded weights, built by bench/scale/build_checkpoint.py and imported with
+// importer/model_import.py once, cached in bench/.cache/scale/ (needs .venv, or PYTHON naming a
+// python with the importer's requirements and fastapi + uvicorn). Then raw ORT's L at its best
+// batch; the service with default settings (only MODEL_DIR): ready time, RSS at rest, S (4 × 16),
+// D(16), D(64), D(256) and long items (1,000–4,000 tokens), each with p50/p99, non-200 answers by
+// status and peak RSS; and bench/scale/transformers_server.py (S, D(64)). Each load warms up for
+// one round (every client answered once at the expected rate) and measures at least
+// --scale-seconds (10 with --quick) and two rounds, a round counted at most --scale-round-cap seconds.
+// --scale-prepare builds and imports only.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -17,14 +29,18 @@ import { HH_DEV, loadHhItems } from './hh-data.js';
 import type { BenchContext, BenchOptions } from './lib/context.js';
 import { loadCorpus } from './lib/limit.js';
 import { renderResults, type BenchResults } from './lib/report.js';
+import { ensureScaleModel } from './lib/scale-models.js';
 import { batchingSection } from './sections/batching.js';
 import { limitSection } from './sections/limit.js';
 import { memorySection } from './sections/memory.js';
 import { ortSettingsSection } from './sections/ort-settings.js';
+import { scaleSection } from './sections/scale.js';
 import { serviceSection } from './sections/service.js';
 import { tokenizationSection } from './sections/tokenization.js';
 
-const SECTIONS = ['limit', 'service', 'batching', 'tokenization', 'memory', 'ort'] as const;
+const SECTIONS = ['limit', 'service', 'batching', 'tokenization', 'memory', 'ort', 'scale'] as const;
+// scale takes about an hour on 2 cores and a Python environment: it runs only when named.
+const DEFAULT_SECTIONS = SECTIONS.filter((x) => x !== 'scale');
 const ROOT = projectRoot();
 // The test split of issue "Default reward model" once it has landed, else the dev data.
 const TEST_SPLIT = path.join(ROOT, 'models', 'data', 'hh-harmless-test.jsonl.gz');
@@ -40,7 +56,11 @@ const { values: a } = parseArgs({
     batch: { type: 'string', default: '64' },
     'batching-clients': { type: 'string', default: '1,4,16,64,128,256,1024' },
     data: { type: 'string' },
-    only: { type: 'string', default: SECTIONS.join(',') },
+    only: { type: 'string', default: DEFAULT_SECTIONS.join(',') },
+    'scale-models': { type: 'string', default: '100m,0.6b' },
+    'scale-seconds': { type: 'string' },
+    'scale-round-cap': { type: 'string', default: '900' },
+    'scale-prepare': { type: 'boolean', default: false },
     render: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -74,11 +94,21 @@ const opts: BenchOptions = {
   clients: Number(a.clients),
   batch: Number(a.batch),
   batchingClients: a['batching-clients'].split(',').map(Number),
+  scaleModels: a['scale-models'].split(',').map((x) => x.trim()),
+  scaleSeconds: num(a['scale-seconds'], 60, 10),
+  scaleRoundCap: Number(a['scale-round-cap']),
   data: path.resolve(a.data ?? (fs.existsSync(TEST_SPLIT) ? TEST_SPLIT : HH_DEV)),
   modelDir: config.modelDir,
 };
 const t0 = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+if (a['scale-prepare']) {
+  for (const name of opts.scaleModels) {
+    const m = await ensureScaleModel(name, log);
+    log(`${name}: ${(m.params / 1e6).toFixed(1)} M parameters, ${path.relative(ROOT, m.modelDir)}${m.buildSeconds + m.importSeconds === 0 ? ' (cached)' : ''}`);
+  }
+  process.exit(0);
+}
 const corpus = loadCorpus(config.modelDir, loadHhItems(), config);
 const ctx: BenchContext = { opts, config, corpus, log };
 const ort = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
@@ -115,7 +145,8 @@ await run('service', 'service', serviceSection);
 await run('batching', 'batching', batchingSection);
 await run('tokenization', 'tokenization', tokenizationSection);
 await run('ort', 'ort', ortSettingsSection);
-await run('memory', 'memory', memorySection); // last: it is the long one
+await run('memory', 'memory', memorySection); // last but scale: it is the long one
+await run('scale', 'scale', scaleSection);
 
 const dir = path.join(ROOT, 'bench', 'results');
 fs.mkdirSync(dir, { recursive: true });

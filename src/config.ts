@@ -76,6 +76,13 @@ const SETTINGS = {
     default: 'auto',
     help: "ONNX Runtime's CPU memory arena and memory patterns; auto = off for a large model (an arena keeps its peak for good), on otherwise",
   },
+  // With one session on every core, the event loop and the tokenizers share those cores: a pool
+  // that spins waits on whichever of its threads was preempted, so each op stalls for a time slice.
+  INTRA_OP_SPINNING: {
+    schema: z.enum(['auto', 'on', 'off']),
+    default: 'auto',
+    help: "ONNX Runtime's intra-op threads spin while waiting for work; auto = off for a model over LARGE_MODEL_MB (one session on every core), on otherwise",
+  },
   // 'basic' (constant folding, redundant-node removal) measured 25% faster than 'extended'/'all'
   // on CPU for the default model: L' 1836-1960 vs 1385-1529 items/s in the same interleaved runs
   // (bench/RESULTS.md, ORT settings); the extended fusions cost more than they save at d 128.

@@ -97,6 +97,7 @@ async function main(): Promise<void> {
         workers: layout.workers,
         intra_op_threads: layout.intraOpThreads,
         mem_arena: layout.memArena,
+        spinning: layout.spinning,
         sources: rt.folder.sources,
       },
       'model ready',

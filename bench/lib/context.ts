@@ -19,6 +19,12 @@ export interface BenchOptions {
   batch: number;
   /** Client counts of the dynamic-batching sweep. */
   batchingClients: number[];
+  /** Checkpoint shapes of the scale section (bench/lib/scale-models.ts SCALE_SHAPES). */
+  scaleModels: string[];
+  /** Shortest measured window of each scale load, seconds (longer where two rounds need it). */
+  scaleSeconds: number;
+  /** Longest round (every client answered once) a scale load's warm-up and window are sized by, s. */
+  scaleRoundCap: number;
   /** Preference pairs for the int8 accuracy check. */
   data: string;
   modelDir: string;

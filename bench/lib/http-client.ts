@@ -59,6 +59,7 @@ export class LoadClient {
   private readonly all = new Set<Connection>();
   private readonly host: string;
   private readonly port: number;
+  private closed = false;
 
   constructor(base: string) {
     const u = new URL(base);
@@ -75,6 +76,7 @@ export class LoadClient {
       '\r\n';
     // A pooled connection the server closed while idle fails at once: retry on a fresh one.
     for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new Error('load client closed');
       let c = this.free.pop();
       while (c?.closed) c = this.free.pop();
       c ??= await this.connect();
@@ -85,7 +87,7 @@ export class LoadClient {
       } catch (err) {
         this.all.delete(c);
         c.socket.destroy();
-        if (attempt > 0) throw err;
+        if (attempt > 0 || this.closed) throw err;
       }
     }
   }
@@ -102,7 +104,9 @@ export class LoadClient {
     });
   }
 
+  /** Destroys every connection; requests in flight and later ones reject. */
   close(): void {
+    this.closed = true;
     for (const c of this.all) c.socket.destroy();
     this.all.clear();
     this.free.length = 0;

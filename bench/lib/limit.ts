@@ -1,5 +1,6 @@
 // The raw ONNX Runtime rate: the service's own tokenizer and worker setup, no HTTP, no batcher.
-import { Formatter } from '../../src/format/format.js';
+import { ChatTemplate } from '../../src/format/chat-template.js';
+import { FormatError, Formatter } from '../../src/format/format.js';
 import type { Backend } from '../../src/infer/backend.js';
 import { OrtBackend, type OrtBackendOptions } from '../../src/infer/ort-backend.js';
 import { readModelFolder, type FolderLimits, type ModelFolder } from '../../src/model/model-folder.js';
@@ -7,7 +8,7 @@ import { TokenEncoder } from '../../src/tokenize/token-encoder.js';
 import { packRows } from '../../src/util/pack-rows.js';
 import type { HhItem } from '../hh-data.js';
 
-/** HH items tokenized as the service does it (template, truncation to max_length). */
+/** HH items tokenized as the service does it (its input format and template, truncation to max_length). */
 export interface Corpus {
   folder: ModelFolder;
   /** The items the model accepts (a response longer than max_length on its own gets 422). */
@@ -19,17 +20,35 @@ export interface Corpus {
   tokenizeSeconds: number;
 }
 
+/**
+ * Token ids of an item as the service renders it (the folder's input format, its chat template for
+ * "chat") and truncates it; null where the service refuses it.
+ */
+export function serviceEncoder(folder: ModelFolder): (item: HhItem) => number[] | null {
+  const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
+  const chat = folder.chatTemplate === null ? null : new ChatTemplate(folder.chatTemplate, folder.specialTokens);
+  const fmt = new Formatter(folder.reward.template, chat);
+  return (item) => {
+    try {
+      const r = enc.encode(fmt.format(item, folder.reward.inputFormat), 'auto');
+      return 'code' in r ? null : r.ids;
+    } catch (err) {
+      if (err instanceof FormatError) return null;
+      throw err;
+    }
+  };
+}
+
 export function loadCorpus(modelDir: string, all: readonly HhItem[], limits: FolderLimits): Corpus {
   const folder = readModelFolder(modelDir, limits);
-  const enc = new TokenEncoder(folder.tokenizerJson, folder.tokenizerConfig, folder.reward.maxLength);
-  const fmt = new Formatter(folder.reward.template);
+  const encode = serviceEncoder(folder);
   const items: HhItem[] = [];
   const rows: number[][] = [];
   const t0 = performance.now();
   for (const it of all) {
-    const r = enc.encode(fmt.format(it), 'auto');
-    if ('code' in r) continue;
-    rows.push(r.ids);
+    const ids = encode(it);
+    if (ids === null) continue;
+    rows.push(ids);
     items.push(it);
   }
   const tokenizeSeconds = (performance.now() - t0) / 1000;

@@ -10,7 +10,18 @@ export interface LoadOptions {
   bodies: readonly string[];
   itemsPerBody: number;
   clients: number;
+  /** Seconds measured (after `warmSeconds`). */
   seconds: number;
+  /**
+   * Seconds of load before the measured window: answers that arrive in it are not counted. A
+   * closed loop of c clients reaches its steady queue only after a round (c items answered).
+   */
+  warmSeconds?: number;
+  /**
+   * At the end, close the connections instead of waiting for the answers in flight, and count
+   * only answers inside the window: at a few items/s a deep queue would take another round to drain.
+   */
+  cutAtEnd?: boolean;
   /** Probe GET /health/live this often while loading (ms); 0 = not at all. */
   healthEveryMs?: number;
   /** Called this often while loading (ms), e.g. to sample RSS. */
@@ -24,11 +35,18 @@ export interface LoadResult {
   requests: number;
   /** Answers other than 200 (e.g. 429); their items are not counted. */
   errors: number;
+  /** `errors` by status. */
+  statuses: Record<number, number>;
   itemsPerSecond: number;
   /** Per-request latency, ms. */
   latencies: number[];
   /** /health/live latency, ms. */
   health: number[];
+  /**
+   * With `cutAtEnd`: age of the oldest request unanswered at the cut, ms (0 if none). A request
+   * starved past the window is in no latency; this shows it.
+   */
+  oldestUnansweredMs: number;
 }
 
 /** `/score` bodies of `perRequest` items each, cycling through `items`. */
@@ -44,18 +62,45 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let next = 0;
   let items = 0;
   let errors = 0;
+  const statuses: Record<number, number> = {};
   const latencies: number[] = [];
   const health: number[] = [];
-  const t0 = performance.now();
-  const end = t0 + o.seconds * 1000;
-  const client = async () => {
-    while (performance.now() < end) {
+  const from = performance.now() + (o.warmSeconds ?? 0) * 1000;
+  const end = from + o.seconds * 1000;
+  // A timer may fire a little before performance.now() reaches `end`: the flag, not the clock, says it was cut.
+  let cutDone = false;
+  let oldestUnansweredMs = 0;
+  // When each client's request in flight was sent (NaN: none).
+  const sentAt = new Array<number>(o.clients).fill(NaN);
+  const cut = o.cutAtEnd
+    ? setTimeout(() => {
+        cutDone = true;
+        const oldest = Math.min(...sentAt.filter((t) => !Number.isNaN(t)));
+        if (Number.isFinite(oldest)) oldestUnansweredMs = performance.now() - oldest;
+        http.close();
+      }, end - performance.now())
+    : undefined;
+  const client = async (_: unknown, c: number) => {
+    while (performance.now() < end && !cutDone) {
       const body = o.bodies[next++ % o.bodies.length]!;
-      const s = performance.now();
-      const status = await http.request('POST', route, body);
-      latencies.push(performance.now() - s);
+      const s = (sentAt[c] = performance.now());
+      let status: number;
+      try {
+        status = await http.request('POST', route, body);
+      } catch (err) {
+        if (cutDone) return; // cut on purpose
+        throw err;
+      } finally {
+        sentAt[c] = NaN;
+      }
+      const done = performance.now();
+      if (done < from || cutDone) continue;
+      latencies.push(done - s);
       if (status === 200) items += o.itemsPerBody;
-      else errors++;
+      else {
+        errors++;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      }
     }
   };
   const every = async (ms: number, fn: () => Promise<void> | void) => {
@@ -76,9 +121,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   }
   if (o.sample) side.push(every(o.sample.everyMs, o.sample.fn));
   await Promise.all([...Array.from({ length: o.clients }, client), ...side]);
+  clearTimeout(cut);
   http.close();
-  const seconds = (performance.now() - t0) / 1000;
-  return { seconds, items, requests: latencies.length, errors, itemsPerSecond: items / seconds, latencies, health };
+  const seconds = ((o.cutAtEnd ? end : performance.now()) - from) / 1000;
+  return { seconds, items, requests: latencies.length, errors, statuses, itemsPerSecond: items / seconds, latencies, health, oldestUnansweredMs };
 }
 
 /** Seconds of warm-up load before a server's first measured run. */

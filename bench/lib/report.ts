@@ -4,6 +4,7 @@ import type { BatchingResult } from '../sections/batching.js';
 import type { LimitResult } from '../sections/limit.js';
 import type { MemoryResult } from '../sections/memory.js';
 import type { OrtResult } from '../sections/ort-settings.js';
+import { scaleRatios, type ScaleLoad, type ScaleResult } from '../sections/scale.js';
 import type { ServiceResult } from '../sections/service.js';
 import type { TokenizationResult } from '../sections/tokenization.js';
 import { CORE_KEYS } from './cpu.js';
@@ -23,6 +24,7 @@ export interface BenchResults {
   tokenization?: TokenizationResult;
   memory?: MemoryResult;
   ort?: OrtResult;
+  scale?: ScaleResult;
 }
 
 export const KEEP_FROM = /^## GPU/m;
@@ -179,7 +181,43 @@ export function renderResults(r: BenchResults, previous: string, jsonFile: strin
     out.push('int8: `bench/quantize/quantize-dynamic.py` (MatMul weights int8, activations by DynamicQuantizeLinear; ORT fuses them into DynamicQuantizeMatMul), made afresh each run in a temp folder.', '');
     if (o.int8Skipped) out.push(`int8 not measured: ${o.int8Skipped}`, '');
   } else out.push(notRun('### 8. ORT settings'));
+  if (r.scale) out.push(...renderScale(r.scale));
+  else out.push(notRun('### 9. Real size'));
   const kept = KEEP_FROM.exec(previous);
   if (kept) out.push(previous.slice(kept.index).trimEnd());
   return out.join('\n') + '\n';
+}
+
+/** Section 9: one table per checkpoint (L, then each load of the service and of transformers). */
+function renderScale(sc: ScaleResult): string[] {
+  const out = [
+    '### 9. Real size (`--only scale`)',
+    '',
+    `Qwen3 reward models of real shapes with random seeded weights (\`bench/scale/build_checkpoint.py\`), imported with \`model:import\` in fp32. The service runs with its defaults (only \`MODEL_DIR\` set); transformers is \`bench/scale/transformers_server.py\` (FastAPI + uvicorn, one padded torch fp32 forward per request, as OpenRLHF's \`serve_rm\`, torch threads = cores). Loads are closed loops of HH items: S = 4 clients × 16 items per request, D(c) = c one-item clients, long = one-item clients of items of 1,000–4,000 tokens (HH dialogues joined). Each load warms up for one round (every client answered once at the expected rate), then measures at least ${sc.minSeconds} s and two rounds; requests in flight at the end are cut, and the age of the oldest of them shows a request starved past the window (it is in no latency). Peak RSS is sampled every 200 ms over the whole load; L is raw ONNX Runtime at its best batch with the server stopped. One run each.`,
+    '',
+  ];
+  const errors = (l: ScaleLoad) => Object.entries(l.errors).map(([k, v]) => `${k}: ${v}`).join(', ') || '0';
+  for (const m of sc.models) {
+    const d = m.dims;
+    out.push(
+      `#### ${m.name}: ${n(m.params / 1e6, 1)} M parameters (hidden ${d.hidden_size}, ${d.num_hidden_layers} layers, ${d.num_attention_heads} heads / ${d.num_key_value_heads} KV of ${d.head_dim}, MLP ${d.intermediate_size}), ${mib(m.weightBytes)} of weights`,
+      '',
+      `${m.corpus.items} HH items, ${n(m.corpus.meanTokens, 0)} tokens on average; max_length ${m.maxLength}.${m.buildSeconds + m.importSeconds > 0 ? ` Built in ${n(m.buildSeconds, 0)} s and imported in ${n(m.importSeconds, 0)} s in this run.` : ' Checkpoint and import from the cache.'} Service ready in ${n(m.service.readySeconds, 1)} s at ${mib(m.service.restRssBytes)} RSS; transformers ready in ${n(m.transformers.readySeconds, 1)} s at ${mib(m.transformers.restRssBytes)} (${m.transformers.about.replace(/^serving \S+ on port \d+: /, '')}); their rewards on ${m.transformers.parity.items} items differ by at most ${m.transformers.parity.maxAbsDelta.toExponential(2)}.`,
+      '',
+    );
+    const rows: unknown[][] = [[`L: raw ONNX Runtime, batches of ${m.limit.batch} (of ${m.limit.byBatch.map((b) => b.batch).join(', ')}), ${m.limit.workers} × ${m.limit.intraOpThreads} thread(s)`, '', '', n(m.limit.itemsPerSecond, 2), '', '', '', '', '', '']];
+    const storm = { loads: [{ ...m.storm, name: `${m.storm.name}, ${Object.entries(m.storm.settings).map(([k, v]) => `${k}=${v}`).join(' ')}` }] };
+    for (const [who, srv] of [['service', m.service], ['service', storm], ['transformers', m.transformers]] as const) {
+      for (const l of srv.loads) {
+        rows.push([`${who} ${l.name}`, `${l.clients} × ${l.itemsPerRequest}`, `${n(l.warmSeconds, 0)} + ${n(l.seconds, 0)}`, n(l.itemsPerSecond, 2), n(l.p50Ms, 0), n(l.p99Ms, 0), l.requests, n(l.oldestUnansweredMs / 1000, 0), errors(l), mib(l.peakRssBytes)]);
+      }
+    }
+    out.push(table(['', 'clients × items', 'warm-up + window s', 'items/s', 'p50 ms', 'p99 ms', 'answers', 'oldest unanswered s', 'non-200', 'peak RSS'], rows), '');
+    const lg = m.service.long;
+    out.push(
+      `Long items: ${lg.items} of ${n(lg.minTokens, 0)}–${n(lg.maxTokens, 0)} tokens (mean ${n(lg.meanTokens, 0)}). Peak RSS over all loads: service ${mib(m.service.peakRssBytes)}, transformers ${mib(m.transformers.peakRssBytes)}. ${scaleRatios(m)}.`,
+      '',
+    );
+  }
+  return out;
 }

@@ -14,6 +14,16 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** Resident set size of process `pid` (all its threads), in bytes; NaN once it is gone. */
+export function rssOf(pid: number | undefined): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -37,10 +47,7 @@ export async function startServer(env: Record<string, string> = {}, port?: numbe
   const server: BenchServer = {
     base,
     proc,
-    rssBytes() {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) * 1024 : NaN;
-    },
+    rssBytes: () => rssOf(proc.pid),
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));

@@ -127,6 +127,8 @@ export interface InferLayout {
   workers: number;
   intraOpThreads: number;
   memArena: boolean;
+  /** Intra-op threads spin while waiting for work. */
+  spinning: boolean;
 }
 
 /**
@@ -138,10 +140,12 @@ export interface InferLayout {
 export function inferLayout(config: Config, weightBytes: number, cores = os.availableParallelism()): InferLayout {
   const large = weightBytes >= config.largeModelMb * 2 ** 20;
   const workers = config.inferWorkers !== 'auto' ? config.inferWorkers : large || config.executionProvider === 'cuda' ? 1 : Math.min(2, cores);
+  const intraOpThreads = config.intraOpThreads || Math.max(1, Math.floor(cores / workers));
   return {
     workers,
-    intraOpThreads: config.intraOpThreads || Math.max(1, Math.floor(cores / workers)),
+    intraOpThreads,
     memArena: config.cpuMemArena === 'auto' ? !large : config.cpuMemArena === 'on',
+    spinning: config.intraOpSpinning === 'auto' ? !large : config.intraOpSpinning === 'on',
   };
 }
 

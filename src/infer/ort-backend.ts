@@ -11,6 +11,8 @@ export interface OrtBackendOptions {
   intraOpThreads: number;
   /** ORT's CPU memory arena and memory patterns (off: each batch's buffers are freed, not kept at the arena's peak). */
   memArena: boolean;
+  /** Intra-op threads spin while waiting for work (ORT's default); off yields the core at once. */
+  spinning?: boolean;
   padTokenId: number;
   /** Outputs to read; defaults to `logits` alone. */
   outputs?: OutputPlan;
@@ -56,6 +58,7 @@ export class OrtBackend implements Backend {
       modelPath: opts.modelPath,
       intraOpThreads: opts.intraOpThreads,
       memArena: opts.memArena,
+      spinning: opts.spinning ?? true,
       padTokenId: opts.padTokenId,
       outputs: opts.outputs ?? { reward: 'logits' },
       graphOptimization: opts.graphOptimization ?? 'all',

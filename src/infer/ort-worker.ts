@@ -24,6 +24,7 @@ export interface OrtWorkerData {
   modelPath: string;
   intraOpThreads: number;
   memArena: boolean;
+  spinning: boolean;
   padTokenId: number;
   outputs: OutputPlan;
   graphOptimization: GraphOptimization;
@@ -149,6 +150,7 @@ async function open(provider: ExecutionProvider): Promise<ort.InferenceSession> 
     executionMode: 'sequential',
     enableCpuMemArena: data.memArena,
     enableMemPattern: data.memArena,
+    extra: { session: { intra_op: { allow_spinning: data.spinning ? '1' : '0' } } },
   });
 }
 

@@ -5,20 +5,22 @@ import { inferLayout } from '../../src/core/runtime.js';
 
 const MiB = 2 ** 20;
 
-test('a model under LARGE_MODEL_MB gets two single-thread sessions with the arena; a large one one session with every core and no arena', () => {
+test('a model under LARGE_MODEL_MB gets two single-thread sessions with the arena; a large one one session with every core, no arena and no spinning', () => {
   const config = loadConfig({});
   assert.equal(config.inferWorkers, 'auto');
-  assert.deepEqual(inferLayout(config, 3 * MiB, 2), { workers: 2, intraOpThreads: 1, memArena: true });
-  assert.deepEqual(inferLayout(config, 2384 * MiB, 2), { workers: 1, intraOpThreads: 2, memArena: false });
-  assert.deepEqual(inferLayout(config, 255 * MiB, 16), { workers: 2, intraOpThreads: 8, memArena: true });
-  assert.deepEqual(inferLayout(config, 256 * MiB, 16), { workers: 1, intraOpThreads: 16, memArena: false });
-  assert.deepEqual(inferLayout(config, 3 * MiB, 1), { workers: 1, intraOpThreads: 1, memArena: true });
+  assert.deepEqual(inferLayout(config, 3 * MiB, 2), { workers: 2, intraOpThreads: 1, memArena: true, spinning: true });
+  assert.deepEqual(inferLayout(config, 2384 * MiB, 2), { workers: 1, intraOpThreads: 2, memArena: false, spinning: false });
+  assert.deepEqual(inferLayout(config, 255 * MiB, 16), { workers: 2, intraOpThreads: 8, memArena: true, spinning: true });
+  assert.deepEqual(inferLayout(config, 256 * MiB, 16), { workers: 1, intraOpThreads: 16, memArena: false, spinning: false });
+  assert.deepEqual(inferLayout(config, 3 * MiB, 1), { workers: 1, intraOpThreads: 1, memArena: true, spinning: true });
 });
 
 test('CUDA gets one session per device (one copy of the weights in GPU memory); explicit settings win', () => {
   assert.equal(inferLayout(loadConfig({ EXECUTION_PROVIDER: 'cuda' }), 3 * MiB, 16).workers, 1);
   const explicit = loadConfig({ INFER_WORKERS: '3', INTRA_OP_THREADS: '2', CPU_MEM_ARENA: 'on', LARGE_MODEL_MB: '1' });
-  assert.deepEqual(inferLayout(explicit, 2384 * MiB, 16), { workers: 3, intraOpThreads: 2, memArena: true });
+  assert.deepEqual(inferLayout(explicit, 2384 * MiB, 16), { workers: 3, intraOpThreads: 2, memArena: true, spinning: false });
+  assert.equal(inferLayout(loadConfig({ INTRA_OP_SPINNING: 'on' }), 2384 * MiB, 2).spinning, true);
+  assert.equal(inferLayout(loadConfig({ INTRA_OP_SPINNING: 'off' }), 3 * MiB, 2).spinning, false);
   assert.deepEqual(inferLayout(loadConfig({ CPU_MEM_ARENA: 'off' }), 3 * MiB, 2).memArena, false);
   assert.throws(() => loadConfig({ INFER_WORKERS: 'many' }), /INFER_WORKERS/);
 });

@@ -185,7 +185,7 @@ test('k8s/sizes: settings per size are real settings; CPU ones spell out what IN
       assert.ok(sizes.weightBytes(row) >= config.largeModelMb * 2 ** 20, `${row.id}: a large model`);
       const auto = loadConfig({ ...settings, INFER_WORKERS: 'auto', CPU_MEM_ARENA: 'auto', INTRA_OP_THREADS: '0' }, []);
       assert.deepEqual(inferLayout(config, sizes.weightBytes(row), cpuLimit), inferLayout(auto, sizes.weightBytes(row), cpuLimit));
-      assert.deepEqual(inferLayout(config, sizes.weightBytes(row), 64), { workers: 1, intraOpThreads: cpuLimit, memArena: false });
+      assert.deepEqual(inferLayout(config, sizes.weightBytes(row), 64), { workers: 1, intraOpThreads: cpuLimit, memArena: false, spinning: false });
     }
   }
 });
