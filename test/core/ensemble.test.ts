@@ -56,17 +56,43 @@ test('an ensemble reward is the mean of its members scored alone, with their std
   items.forEach((_, i) => assert.ok(near(k2.body.ensemble.conservative[i], k2.body.rewards[i] - 2 * k2.body.ensemble.std[i])));
 });
 
+/** Each member's rewards for these items, scored alone (the reference for the ensemble's). */
+async function membersAlone(scored: unknown[]): Promise<{ a: number[]; b: number[]; mean: number[] }> {
+  const [a, b] = await Promise.all(
+    ['rm-a', 'rm-b'].map(async (model) => {
+      const r = await post(t.app, '/score', { model, items: scored });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.rewards.length, scored.length);
+      return r.body.rewards as number[];
+    }),
+  );
+  return { a: a!, b: b!, mean: scored.map((_, i) => (a![i]! + b![i]!) / 2) };
+}
+const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
+
 test('/compare and /rank on an ensemble use the mean reward and report member agreement', async () => {
-  const c = await post(t.app, '/compare', { model: 'duo', pairs: [{ prompt: items[0]!.prompt, a: items[0]!.response, b: items[1]!.response }] });
+  const pair = { prompt: items[0]!.prompt, a: items[0]!.response, b: items[1]!.response };
+  const c = await post(t.app, '/compare', { model: 'duo', pairs: [pair] });
   assert.equal(c.status, 200);
-  const s = await post(t.app, '/score', { model: 'duo', items: [items[0], { prompt: items[0]!.prompt, response: items[1]!.response }] });
-  assert.ok(near(c.body.pairs[0].margin, s.body.rewards[0] - s.body.rewards[1]));
-  const m = s.body.ensemble.members as Record<string, number[]>;
-  const votes = Object.values(m).filter((r) => Math.sign(r[0]! - r[1]!) === Math.sign(c.body.pairs[0].margin)).length;
+  const p = await membersAlone([{ prompt: pair.prompt, response: pair.a }, { prompt: pair.prompt, response: pair.b }]);
+  assert.ok(near(c.body.pairs[0].margin, p.mean[0]! - p.mean[1]!));
+  const votes = [p.a, p.b].filter((r) => Math.sign(r[0]! - r[1]!) === Math.sign(p.mean[0]! - p.mean[1]!)).length;
   assert.equal(c.body.pairs[0].agreement, votes / 2);
-  const r = await post(t.app, '/rank', { model: 'duo', prompt: 'p', responses: items.map((i) => i.response) });
-  assert.ok([0, 0.5, 1].includes(r.body.agreement));
-  assert.deepEqual(Object.keys(r.body.ensemble.members), ['rm-a', 'rm-b']);
+
+  // On this prompt the members pick different best responses (checked below): agreement is ½.
+  const prompt = 'p';
+  const responses = items.map((i) => i.response);
+  const m = await membersAlone(responses.map((response) => ({ prompt, response })));
+  assert.notEqual(argmax(m.a), argmax(m.b), 'the members agree on this prompt: the agreement check would be weak');
+  const r = await post(t.app, '/rank', { model: 'duo', prompt, responses });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.rewards.length, responses.length);
+  r.body.rewards.forEach((got: number, i: number) => assert.ok(near(got, m.mean[i]!), `reward ${i}: ${got} vs mean ${m.mean[i]}`));
+  assert.deepEqual(r.body.ensemble.members, { 'rm-a': m.a, 'rm-b': m.b });
+  assert.deepEqual(r.body.order, [...responses.keys()].sort((i, j) => m.mean[j]! - m.mean[i]!));
+  // Share of members whose own best response is the ensemble's best.
+  const best = argmax(m.mean);
+  assert.equal(r.body.agreement, [m.a, m.b].filter((x) => argmax(x) === best).length / 2);
 });
 
 test('GET /v1/models lists every model and the ensemble; an unknown model is a 404 envelope', async () => {

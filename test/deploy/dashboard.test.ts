@@ -4,6 +4,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { ROOT } from '../helpers/app.js';
 import { scrapeMetrics, type ExportedMetric } from '../helpers/metrics.js';
+import { checkRules, type PromtoolResult } from '../helpers/promtool.js';
 
 const DASHBOARD = path.join(ROOT, 'k8s', 'grafana', 'reward-server.json');
 // Labels Prometheus adds to every scraped series (prometheus-operator's target labels).
@@ -74,6 +75,24 @@ test('every panel query and variable reads only metrics and labels that /metrics
     const inner = /^label_values\((.*),\s*\w+\)$/.exec((v.query as { query: string }).query)![1]!;
     assert.deepEqual(checkQuery(inner, exported), [], `variable ${v.name}`);
   }
+});
+
+/**
+ * `promtool check rules` on queries as recording rules: Prometheus's own parser. Grafana's
+ * interval variables become a duration; the others ($pod, $model…) sit inside label strings.
+ */
+function parseQueries(exprs: string[]): PromtoolResult {
+  const rules = exprs.map((e, i) => ({ record: `dashboard:query_${i}`, expr: e.replaceAll(/\$__(?:rate_interval|interval|range)\b/g, '5m') }));
+  return checkRules([{ name: 'dashboard', rules }]);
+}
+
+test('every panel query and variable is valid PromQL to Prometheus (promtool), and a broken one is not', () => {
+  const variables = dashboard.templating.list.filter((v) => typeof v.query === 'object').map((v) => /^label_values\((.*),\s*\w+\)$/.exec((v.query as { query: string }).query)![1]!);
+  const exprs = [...panels.flatMap((p) => p.targets!.map((t) => t.expr)), ...variables];
+  const r = parseQueries(exprs);
+  assert.equal(r.status, 0, r.output);
+  assert.match(r.output, new RegExp(`SUCCESS: ${exprs.length} rules found`));
+  assert.equal(parseQueries(['sum by (le) (rate(reward_queue_wait_seconds_bucket[$__rate_interval])']).status, 1, 'an unclosed parenthesis');
 });
 
 test('the dashboard shows what operators asked for', () => {

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { loadConfig, SETTING_NAMES } from '../../src/config.js';
 import { K8S, renderDir, validate, type Obj } from '../helpers/kustomize.js';
 import { scrapeMetrics, type ExportedMetric } from '../helpers/metrics.js';
+import { checkRules, ruleGroups } from '../helpers/promtool.js';
 
 // Rendering with the real kustomize binary and validation against the Kubernetes and
 // prometheus-operator schemas: test/helpers/kustomize.ts. The prometheus-adapter rule has no
@@ -130,4 +131,18 @@ test('k8s/base/prometheusrule.yaml: alerts on the reward watch, each reading onl
     assert.ok(names.length > 0);
     for (const n of names) assert.ok(metrics.has(n), `${r.alert}: ${n} is exported`);
   }
+});
+
+test('k8s/base/prometheusrule.yaml: `promtool check rules` accepts its groups (expressions, durations, templates), and refuses a broken copy', () => {
+  const groups = ruleGroups();
+  const ok = checkRules(groups);
+  assert.equal(ok.status, 0, ok.output);
+  assert.match(ok.output, new RegExp(`SUCCESS: ${groups.flatMap((g) => g.rules).length} rules found`));
+  // What the schema lets through: a PromQL syntax error, and an annotation template that does not parse.
+  const broken = structuredClone(groups);
+  broken[0]!.rules[0]!.expr += ' >';
+  assert.equal(checkRules(broken).status, 1);
+  const template = structuredClone(groups);
+  template[0]!.rules[0]!.annotations!.summary = '{{ $labels.model ';
+  assert.equal(checkRules(template).status, 1);
 });

@@ -18,6 +18,8 @@ const reference: { models: Record<string, { folder: string; cases: Record<string
 );
 const conversations: { conversations: (ScoreItem & { id: string })[] } = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'decoder-rm', 'conversations.json'), 'utf8'));
 const items = conversations.conversations.map(({ id, ...item }) => ({ id, item: item as ScoreItem }));
+// The checks below go item by item: with no items they would check nothing.
+assert.ok(items.length >= 4, `only ${items.length} conversations`);
 
 /** Tolerance against the torch reference: fp32 graphs 1e-4, the fp16 graph 1e-2 (the issue's bounds). */
 const MODELS = [
@@ -31,6 +33,7 @@ for (const { name, tolerance } of MODELS) {
     let t: TestApp;
     const cases = reference.models[name]!.cases;
     const expected = items.map(({ id }) => cases[id]!.reward);
+    assert.ok(expected.every((x) => typeof x === 'number'), `${name}: a conversation has no reference reward`);
     before(async () => {
       // A large token budget puts all items in one batch: every item but the longest is padded.
       t = await startApp({ MODEL_DIR: path.join(FIXTURES, 'models', name), INFER_WORKERS: '1', MAX_BATCH_TOKENS: '65536', MAX_WAIT_MS: '50' });
@@ -48,14 +51,18 @@ for (const { name, tolerance } of MODELS) {
     test('all items in one right-padded batch, and in concurrent one-item requests', async () => {
       const r = await post(t.app, '/score', { items: items.map((x) => x.item) });
       assert.equal(r.status, 200);
+      // One reward per item: a short (or empty) reply must not pass by checking fewer.
+      assert.equal(r.body.rewards.length, items.length);
       r.body.rewards.forEach((got: number, i: number) => assert.ok(Math.abs(got - expected[i]!) <= tolerance, `${items[i]!.id}: ${got} vs ${expected[i]}`));
       const each = await Promise.all(items.map((x) => post(t.app, '/score', { items: [x.item] })));
+      each.forEach((e) => assert.deepEqual([e.status, e.body.rewards.length], [200, 1]));
       each.forEach((e, i) => assert.ok(Math.abs(e.body.rewards[0] - expected[i]!) <= tolerance, `${items[i]!.id} concurrent`));
     });
 
     test('/tokenize shows the Python Jinja2 rendering and its ids', async () => {
       const r = await post(t.app, '/tokenize', { items: items.map((x) => x.item) });
       assert.equal(r.status, 200);
+      assert.equal(r.body.items.length, items.length);
       r.body.items.forEach((got: { text: string; ids: number[]; tokens: string[]; truncated: boolean }, i: number) => {
         const want = cases[items[i]!.id]!;
         assert.equal(got.text, want.text, `${items[i]!.id} text`);
@@ -93,6 +100,7 @@ test('an item longer than MAX_BATCH_TOKENS still runs, alone, with the right rew
     assert.ok(long.length >= 2);
     const r = await post(t.app, '/score', { items: long.map((x) => x.item) });
     assert.equal(r.status, 200);
+    assert.equal(r.body.rewards.length, long.length);
     r.body.rewards.forEach((got: number, i: number) => assert.ok(Math.abs(got - cases[long[i]!.id]!.reward) <= 1e-4));
   } finally {
     await t.close();
