@@ -25,6 +25,7 @@ export function createMetrics() {
   client.collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const registers = [registry];
   const watches: RewardWatch[] = [];
+  const tokenCaches: { model: string; read: () => { hit: number; miss: number } }[] = [];
   // The watch's figures, read from each model's watch at scrape time.
   const watchGauge = (name: string, help: string, read: (w: RewardWatch) => number | null) =>
     new client.Gauge({
@@ -145,6 +146,25 @@ export function createMetrics() {
     /** Exports a model's or ensemble's watch (reward_watch_*{model}). */
     addWatch(watch: RewardWatch): void {
       watches.push(watch);
+    },
+    tokenCacheLookups: new client.Counter({
+      name: `${METRIC_PREFIX}token_cache_lookups_total`,
+      help: 'Texts of 256 characters or more (a prompt beside many responses) the tokenizer threads looked up in their token cache, by model: result="hit" reused ids, "miss" were tokenized',
+      labelNames: ['model', 'result'] as const,
+      registers,
+      collect() {
+        // Counted in the tokenizer threads (shared memory); read whole at scrape time.
+        this.reset();
+        for (const c of tokenCaches) {
+          const { hit, miss } = c.read();
+          this.inc({ model: c.model, result: 'hit' }, hit);
+          this.inc({ model: c.model, result: 'miss' }, miss);
+        }
+      },
+    }),
+    /** Exports a model's token cache lookups (reward_token_cache_lookups_total{model}). */
+    addTokenCache(model: string, read: () => { hit: number; miss: number }): void {
+      tokenCaches.push({ model, read });
     },
     /** Adds a busy-time reader (cumulative ms) to reward_thread_busy_seconds_total{pool}. */
     addBusySource(pool: 'tokenize' | 'infer', read: () => number): void {

@@ -227,6 +227,7 @@ export async function createRuntime(
     const own = modelMetrics(metrics, folder.name);
     batcher = new Batcher(backend, { ...config, tokenizingShare: SLICE_LIMITS.maxItems }, own);
     metrics.addBusySource('tokenize', () => tokenizers.busyMs());
+    metrics.addTokenCache(folder.name, () => tokenizers.cacheLookups());
     const measured = backend;
     if (measured.busyMs) metrics.addBusySource('infer', () => measured.busyMs!());
     const scorer = new Scorer(folder.reward.maxLength, tokenizers, batcher, own);

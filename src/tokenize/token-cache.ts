@@ -8,6 +8,11 @@ export class TokenCache {
   private chars = 0;
 
   constructor(
+    /**
+     * Where lookups of texts long enough to keep are counted, [hits, misses] (a miss is then
+     * tokenized): shared memory the main thread reads for reward_token_cache_lookups_total.
+     */
+    private readonly counts: BigInt64Array | null = null,
     /** Shortest text worth keeping. */
     private readonly minChars = 256,
     /** Total characters kept. */
@@ -17,6 +22,7 @@ export class TokenCache {
   get(text: string): readonly number[] | undefined {
     if (text.length < this.minChars) return undefined;
     const ids = this.entries.get(text);
+    if (this.counts) Atomics.add(this.counts, ids ? 0 : 1, 1n);
     if (ids) {
       this.entries.delete(text);
       this.entries.set(text, ids);

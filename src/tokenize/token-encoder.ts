@@ -80,7 +80,7 @@ export class TokenEncoder {
   /** Whether over-long texts may be tokenized from a tail window (see tail-cut.ts). */
   readonly tailSafe: boolean;
   /** Long texts tokenized lately: a prompt shared by many items is tokenized once. */
-  private readonly cache = new TokenCache();
+  private readonly cache: TokenCache;
   /** Cuts texts at added tokens, so each part can come from the cache; null when that is not exact. */
   private readonly splitter: AddedTokenSplitter | null;
 
@@ -88,7 +88,10 @@ export class TokenEncoder {
     tokenizerJson: object,
     tokenizerConfig: object,
     readonly maxLength: number,
+    /** Where the cache counts its lookups (see TokenCache). */
+    cacheCounts: BigInt64Array | null = null,
   ) {
+    this.cache = new TokenCache(cacheCounts);
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     // Learn where the post-processor adds special tokens by encoding a probe both ways.
     const plain: number[] = this.tokenizer.encode('a', { add_special_tokens: false }).ids;

@@ -16,8 +16,9 @@ import type { TokenizeFailure, TokenizeInfo, TokenizeRequest, TokenizeResult, To
 const data = workerData as TokenizeWorkerData;
 
 await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () => {
-  const encoder = new TokenEncoder(data.tokenizerJson, data.tokenizerConfig, data.maxLength);
-  const batch = data.library === 'rust' ? cached(rustBatchTokenize(data.tokenizerJson), AddedTokenSplitter.from(data.tokenizerJson)) : null;
+  const counts = data.cacheCounts ?? null;
+  const encoder = new TokenEncoder(data.tokenizerJson, data.tokenizerConfig, data.maxLength, counts);
+  const batch = data.library === 'rust' ? cached(rustBatchTokenize(data.tokenizerJson), AddedTokenSplitter.from(data.tokenizerJson), counts) : null;
   const window = charWindowOf(data.tokenizerJson, data.maxLength);
   const chat = data.chatTemplate === null ? null : new ChatTemplate(data.chatTemplate, data.specialTokens);
   const formatter = new Formatter(data.template, chat);
@@ -105,8 +106,8 @@ await serveWorker<TokenizeInfo, TokenizeRequest[], TokenizeResult[]>(async () =>
  * AddedTokenSplitter) it has not tokenized lately, each once: the ids are the same, and a prompt
  * shared by many items is tokenized once.
  */
-function cached(tokenize: BatchTokenize, splitter: AddedTokenSplitter | null): BatchTokenize {
-  const cache = new TokenCache();
+function cached(tokenize: BatchTokenize, splitter: AddedTokenSplitter | null, counts: BigInt64Array | null): BatchTokenize {
+  const cache = new TokenCache(counts);
   return async (texts) => {
     const parts = texts.map((t) => splitter?.split(t) ?? [t]);
     const known = new Map<string, readonly number[]>();

@@ -21,6 +21,8 @@ export interface TokenizeWorkerData {
   library: 'huggingface' | 'rust';
   /** A process reward model's step tag: each item's count of it, before truncation, is returned. */
   stepTag: string | null;
+  /** Token cache lookups, [hits, misses], on shared memory (TokenizerPool sets it; see TokenCache). */
+  cacheCounts?: BigInt64Array;
 }
 
 /** What the tokenizer workers of a model folder start with. */
@@ -148,11 +150,14 @@ export class TokenizerPool {
   private readonly gather: Gather | null;
   /** Fires when the oldest gathering request has waited its longest. */
   private gatherTimer: NodeJS.Timeout | null = null;
+  /** The workers' token cache lookups, [hits, misses]: shared, so replacements keep counting on. */
+  private readonly cacheCounts = new BigInt64Array(new SharedArrayBuffer(16));
 
   constructor(size: number, data: TokenizeWorkerData, opts: TokenizerPoolOptions = {}) {
     const url = new URL('./tokenize-worker.js', import.meta.url);
     this.gather = opts.gather ?? null;
-    this.pool = new WorkerPool(size, (i) => new WorkerClient(url, data, `tokenizer-${i}`), {
+    const withCounts: TokenizeWorkerData = { ...data, cacheCounts: this.cacheCounts };
+    this.pool = new WorkerPool(size, (i) => new WorkerClient(url, withCounts, `tokenizer-${i}`), {
       onRestart: () => opts.onRestart?.(),
       onAvailable: () => this.flushSoon(),
     });
@@ -166,6 +171,11 @@ export class TokenizerPool {
   /** Worker messages sent so far (each carries one or more requests). */
   get messages(): number {
     return this.sent;
+  }
+
+  /** Long texts (a prompt shared by many items) the workers found in their token caches, and those they tokenized. */
+  cacheLookups(): { hit: number; miss: number } {
+    return { hit: Number(Atomics.load(this.cacheCounts, 0)), miss: Number(Atomics.load(this.cacheCounts, 1)) };
   }
 
   /** Busy milliseconds of the tokenizer threads (see WorkerPool.busyMs). */

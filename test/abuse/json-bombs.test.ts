@@ -1,5 +1,5 @@
-// Bodies built to cost the main thread seconds: refused before JSON.parse, fast, while the
-// event loop keeps answering; numeric options bounded so no reply carries a non-finite number.
+// Bodies built to cost the main thread seconds: refused before JSON.parse; numeric options
+// bounded so no reply carries a non-finite number.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +11,7 @@ import { post, startApp, type TestApp } from '../helpers/app.js';
 let t: TestApp;
 let port: number;
 before(async () => {
-  // The event-loop guard off: this test measures the loop itself.
+  // The event-loop guard off: a loop slowed by scanning 16 MiB bodies must not turn a reply into a 503.
   t = await startApp({ MAX_EVENT_LOOP_DELAY_MS: '0' });
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as AddressInfo).port;
@@ -33,45 +33,42 @@ function send(path: string, body: string): Promise<{ status: number; json: { err
   });
 }
 
-/** Sends `body` while polling /health/live every 10 ms; returns the reply and the slowest liveness answer. */
-async function whileLive(path: string, body: string) {
-  let slowest = 0;
-  let polls = 0;
-  let done = false;
-  const poll = (async () => {
-    for (let i = 0; i < 2000 && !done; i++) {
-      const t0 = performance.now();
-      await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.arrayBuffer());
-      slowest = Math.max(slowest, performance.now() - t0);
-      polls++;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  const reply = await send(path, body);
-  done = true;
-  await poll;
-  return { reply, slowest, polls };
+/**
+ * Sends `body` and counts the JSON.parse calls given a string as long as it: the app runs in this
+ * process, so a body refused before parsing is never handed to JSON.parse.
+ */
+async function parsesOf(path: string, body: string) {
+  const parse = JSON.parse;
+  let parses = 0;
+  JSON.parse = ((text: unknown, reviver?: Parameters<typeof parse>[1]) => {
+    if (typeof text === 'string' && text.length >= body.length) parses++;
+    return parse(text as string, reviver);
+  }) as typeof JSON.parse;
+  try {
+    return { reply: await send(path, body), parses };
+  } finally {
+    JSON.parse = parse;
+  }
 }
 
 const LIMIT = 16 * 1024 * 1024 - 64;
 
-test('an array nested 8 M deep in /get_reward labels is refused 413 before parsing; liveness keeps answering', async () => {
-  const body = deepLabels(LIMIT);
-  const { reply, slowest, polls } = await whileLive('/get_reward', body);
+// Parsing these held the event loop for seconds (2.6–3.7 s for the deep array); what the scan
+// costs other clients now is measured by npm run soak -- --attack, not asserted here.
+test('an array nested 8 M deep in /get_reward labels is refused 413 before parsing', async () => {
+  const { reply, parses } = await parsesOf('/get_reward', deepLabels(LIMIT));
   assert.equal(reply.status, 413);
   assert.equal(reply.json.error?.code, 'json_too_complex');
   assert.match(reply.json.error!.message, /MAX_JSON_DEPTH/);
-  // Before the scan this request held the loop 2.6–3.7 s; a generous bound that proves it no longer does.
-  assert.ok(slowest < 1000, `slowest /health/live ${Math.round(slowest)} ms over ${polls} polls`);
+  assert.equal(parses, 0, 'the body reached JSON.parse');
 });
 
-test('weights with 1.38 M keys are refused 413 before parsing; liveness keeps answering', async () => {
-  const body = manyWeights(LIMIT);
-  const { reply, slowest, polls } = await whileLive('/score', body);
+test('weights with 1.38 M keys are refused 413 before parsing', async () => {
+  const { reply, parses } = await parsesOf('/score', manyWeights(LIMIT));
   assert.equal(reply.status, 413);
   assert.equal(reply.json.error?.code, 'json_too_complex');
   assert.match(reply.json.error!.message, /MAX_JSON_KEYS/);
-  assert.ok(slowest < 1000, `slowest /health/live ${Math.round(slowest)} ms over ${polls} polls`);
+  assert.equal(parses, 0, 'the body reached JSON.parse');
 });
 
 test('too many values, too deep and too many keys: each limit is its own setting and named in the message', async () => {

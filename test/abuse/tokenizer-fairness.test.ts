@@ -1,12 +1,13 @@
 // One client's expensive input must not stall the others: a huge /rank of spaceless text is
 // sliced (others' items ride between its slices), stops when its client leaves (and gives its
-// queue reservation back at once), and timeout_ms covers tokenizing.
+// queue reservation back at once), and timeout_ms covers tokenizing. Checked by the order of
+// events and by counts, not by elapsed time (a figure for a bench, not a bound for a test).
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { FIXTURES, post, startApp, type TestApp } from '../helpers/app.js';
+import { FIXTURES, filler, post, startApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 let port: number;
@@ -24,62 +25,78 @@ function spaceless(n: number, seed: number): string {
   return Array.from({ length: n }, () => String.fromCharCode(97 + ((x = (x * 1103515245 + 12345) >>> 0) % 26))).join('');
 }
 
-const until = async (cond: () => boolean, ms: number) => {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  return cond();
+/** Waits for a condition; a wait that never ends is cut by the test's timeout. */
+const until = async (cond: () => boolean | Promise<boolean>) => {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
 };
+/** A counter's samples in `app`'s /metrics, summed over those whose labels match `labels`. */
+const counter = async (app: TestApp, name: string, labels = /.*/) => {
+  const text = (await app.app.inject({ url: '/metrics' })).body;
+  let sum = 0;
+  for (const [, l, v] of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) if (labels.test(l ?? '')) sum += Number(v);
+  return sum;
+};
+/** Requests that finished tokenizing: the tokenization histogram is observed then, never for an aborted one. */
+const tokenized = () => counter(t, 'reward_tokenization_duration_seconds_count');
 
-test('a huge spaceless /rank, abandoned, neither stalls a one-item client nor keeps its reservation', async () => {
+test('a huge spaceless /rank, abandoned, neither stalls a one-item client nor keeps its reservation', { timeout: 60_000 }, async () => {
   const body = JSON.stringify({ prompt: spaceless(60_000, 1), responses: Array.from({ length: 512 }, (_, i) => `Answer number ${i}.`) });
   const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/rank', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
   req.on('error', () => {});
   req.end(body);
-  assert.ok(await until(() => t.runtime.batcher.depth > 0, 5000), 'the attack was admitted');
-  const victim: number[] = [];
+  await until(() => t.runtime.batcher.depth > 0); // the attack was admitted
+  const before = await tokenized();
+  const left = await counter(t, 'reward_failures_total', /reason="client_closed"/);
   for (let i = 0; i < 8; i++) {
-    const t0 = performance.now();
     const r = await post(t.app, '/score', { items: [{ prompt: 'How do I boil an egg?', response: `Simmer it for ${i + 6} minutes.` }] });
-    victim.push(performance.now() - t0);
     assert.equal(r.status, 200);
+    // The victim rode between the attack's 512 slices: answered while the attack was still being
+    // tokenized (unsliced, the attack would finish tokenizing first), and never after it.
+    assert.equal(await tokenized(), before + i + 1, `victim ${i}: only the victims finished tokenizing`);
     if (i === 3) req.destroy(); // the attacker leaves halfway
   }
-  assert.ok(Math.max(...victim) < 1500, `victim latencies ${victim.map((x) => x.toFixed(0)).join(', ')} ms`);
-  assert.ok(await until(() => t.runtime.batcher.depth === 0, 1000), `reservation released (depth ${t.runtime.batcher.depth})`);
+  // Once the server has seen the attacker leave (its 499), its reservation is back: nothing is queued.
+  await until(async () => (await counter(t, 'reward_failures_total', /reason="client_closed"/)) > left);
+  assert.equal(t.runtime.batcher.depth, 0, 'reservation released');
 });
 
-test('timeout_ms covers tokenizing: a request that cannot be tokenized in time gets 504 near its deadline', async () => {
+test('timeout_ms covers tokenizing: a request that cannot be tokenized in time gets 504, and its tokenizing stops', async () => {
   const items = Array.from({ length: 100 }, (_, i) => ({ text: spaceless(60_000, i + 2) }));
-  const t0 = performance.now();
+  const before = await tokenized();
   const r = await post(t.app, '/score', { items, timeout_ms: 300 });
-  const ms = performance.now() - t0;
   assert.equal(r.status, 504, JSON.stringify(r.body));
   assert.equal(r.body.error.code, 'deadline_exceeded');
-  assert.ok(ms < 2000, `answered after ${ms.toFixed(0)} ms`);
-  assert.ok(await until(() => t.runtime.batcher.depth === 0, 1000));
+  // Cut at the deadline mid-tokenizing (not once tokenized, at the queue), its reservation with it.
+  assert.equal(await tokenized(), before, 'the request never finished tokenizing');
+  assert.equal(t.runtime.batcher.depth, 0);
 });
 
-test('a prompt shared by many responses is tokenized once (decoder model, no character window)', async () => {
-  const q = await startApp({ MODEL_DIR: path.join(FIXTURES, 'models', 'qwen3-rm'), INFER_WORKERS: '1', TOKENIZER_WORKERS: '1' });
-  try {
-    // CJK without spaces: costly for the tokenizer, and the whole text is tokenized each time.
-    let x = 3;
-    const prompt = Array.from({ length: 40_000 }, () => String.fromCharCode(0x4e00 + ((x = (x * 1103515245 + 12345) >>> 0) % 2000))).join('');
-    const one = async (seed: number) => {
-      const t0 = performance.now();
-      const r = await post(q.app, '/tokenize', { items: [{ prompt: prompt + seed, response: 'OK.' }] });
+for (const library of ['huggingface', 'rust'] as const) {
+  test(`a prompt shared by many responses is tokenized once (decoder model, ${library} library)`, async () => {
+    const q = await startApp({ MODEL_DIR: path.join(FIXTURES, 'models', 'qwen3-rm'), INFER_WORKERS: '1', TOKENIZER_WORKERS: '1', TOKENIZER_LIBRARY: library });
+    try {
+      const lookups = async () => ({
+        hit: await counter(q, 'reward_token_cache_lookups_total', /result="hit"/),
+        miss: await counter(q, 'reward_token_cache_lookups_total', /result="miss"/),
+      });
+      // Prompts long enough to be cached (256 characters or more); short responses are not.
+      const prompt = (seed: number) => filler(seed, 100);
+      const N = 16;
+      const start = await lookups();
+      const r = await post(q.app, '/rank', { prompt: prompt(1), responses: Array.from({ length: N }, (_, i) => `Answer ${i}.`) });
       assert.equal(r.status, 200);
-      return performance.now() - t0;
-    };
-    const single = Math.min(await one(1), await one(2)); // a prompt the cache has not seen
-    // /tokenize measures tokenizing alone (inference of 8,192-token items would dominate /rank).
-    const t0 = performance.now();
-    const items = Array.from({ length: 16 }, (_, i) => ({ prompt: prompt + 'x', response: `Answer ${i}.` }));
-    const r = await post(q.app, '/tokenize', { items });
-    const shared = performance.now() - t0;
-    assert.equal(r.status, 200);
-    assert.ok(shared < 5 * single + 1000, `16 items sharing the prompt took ${shared.toFixed(0)} ms; one item alone ${single.toFixed(0)} ms`);
-  } finally {
-    await q.close();
-  }
-});
+      const shared = await lookups();
+      // The chat template renders the prompt into each of the N texts; one miss is one tokenization.
+      assert.equal(shared.miss - start.miss, 1, `the shared prompt was tokenized ${shared.miss - start.miss} times`);
+      // The card's library looks it up per item; the Rust path asks once per distinct text in a message.
+      if (library === 'huggingface') assert.equal(shared.hit - start.hit, N - 1);
+      // Distinct prompts: each is tokenized, none is found (the counter counts tokenizations).
+      const s = await post(q.app, '/score', { items: Array.from({ length: N }, (_, i) => ({ prompt: prompt(i + 2), response: 'OK.' })) });
+      assert.equal(s.status, 200);
+      const distinct = await lookups();
+      assert.deepEqual({ hit: distinct.hit - shared.hit, miss: distinct.miss - shared.miss }, { hit: 0, miss: N });
+    } finally {
+      await q.close();
+    }
+  });
+}

@@ -52,25 +52,32 @@ describe('gathering while inference is behind', () => {
   after(() => gathering.close());
 
   const item = (i: number) => ({ prompt: filler(i, 6), response: filler(50 + i, 3) });
-  /** Two one-item requests 60 ms apart, with the worker idle: how many worker messages they took. */
+  /**
+   * Two one-item requests apart, with the worker idle: the second is sent once the pool has
+   * decided on the first (its flush runs on the next setImmediate, before ours). Returns the
+   * messages sent by then and in all.
+   */
   const twoApart = async () => {
     const before = gathering.messages;
     const first = gathering.tokenize([item(1)], 'template', 'auto');
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setImmediate(r));
+    const decided = gathering.messages - before;
     const second = gathering.tokenize([item(2)], 'template', 'auto');
     const results = await Promise.all([first, second]);
     assert.ok(results.every((r) => !('failure' in r)));
-    return gathering.messages - before;
+    return { decided, sent: gathering.messages - before };
   };
 
   test('requests arriving apart share one worker message while inference has more queued than the wait', async () => {
     backlog = 5_000;
-    assert.equal(await twoApart(), 1);
+    // The first is held for others to join (400 ms), so the second joins it.
+    assert.deepEqual(await twoApart(), { decided: 0, sent: 1 });
   });
 
   test('with no backlog each request goes to the idle worker at once', async () => {
     backlog = 0;
-    assert.equal(await twoApart(), 2);
+    // The first went at once, so the second goes in a message of its own.
+    assert.deepEqual(await twoApart(), { decided: 1, sent: 2 });
   });
 
   test(`a gathering message goes as soon as it holds ${GATHER_ITEMS} items, without waiting out the wait`, { timeout: 20_000 }, async () => {
