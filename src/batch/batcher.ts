@@ -215,22 +215,13 @@ export class Batcher {
     let ahead = this.queue.length + Math.min(items, this.opts.tokenizingShare);
     for (const t of this.tickets) ahead += Math.min(t.held, this.opts.tokenizingShare);
     const waitMs = this.drainMs(ahead);
+    // Retry-After: the seconds until the work ahead is back within the bound.
+    const tooLong = (bound: number, why: string) =>
+      Promise.reject(new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms${why}`, { retryAfter: Math.max(1, Math.ceil((waitMs - bound) / 1000)) }));
     const left = msLeft(signal, performance.now());
-    if (left !== undefined && waitMs > left) {
-      return Promise.reject(
-        new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms, more than the ${Math.round(left)} ms left of timeout_ms; retry later or allow more time`, {
-          retryAfter: Math.max(1, Math.ceil((waitMs - left) / 1000)),
-        }),
-      );
-    }
+    if (left !== undefined && waitMs > left) return tooLong(left, `, more than the ${Math.round(left)} ms left of timeout_ms; retry later or allow more time`);
     const bound = this.opts.maxQueueWaitMs;
-    if (bound > 0 && waitMs > bound) {
-      return Promise.reject(
-        new ServiceError('overloaded', `The work already queued would take about ${Math.round(waitMs)} ms (MAX_QUEUE_WAIT_MS ${bound}); retry later`, {
-          retryAfter: Math.max(1, Math.ceil((waitMs - bound) / 1000)),
-        }),
-      );
-    }
+    if (bound > 0 && waitMs > bound) return tooLong(bound, ` (MAX_QUEUE_WAIT_MS ${bound}); retry later`);
     if (this.waiting.length === 0 && this.fits(items)) return Promise.resolve(this.grant(items));
     if (this.opts.admissionHoldMs === 0) return Promise.reject(this.full());
     if (signal?.aborted) return Promise.reject(abortError(signal));

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FIXTURES, filler, post, startApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 
 let t: TestApp;
 let port: number;
@@ -26,9 +27,6 @@ function spaceless(n: number, seed: number): string {
 }
 
 /** Waits for a condition; a wait that never ends is cut by the test's timeout. */
-const until = async (cond: () => boolean | Promise<boolean>) => {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
-};
 /** A counter's samples in `app`'s /metrics, summed over those whose labels match `labels`. */
 const counter = async (app: TestApp, name: string, labels = /.*/) => {
   const text = (await app.app.inject({ url: '/metrics' })).body;

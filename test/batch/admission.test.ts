@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { filler, post, recordingBackend, startApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 
 /** A gate inference waits at while closed; warm-up passes (it starts open). */
 function gate() {
@@ -19,10 +20,6 @@ function gate() {
   };
 }
 
-/** Resolves once `cond` holds, checking after each turn of the event loop. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-}
 
 const body = (seed: number, items: number, extra: Record<string, unknown> = {}) => ({
   items: Array.from({ length: items }, (_, k) => ({ prompt: filler(seed * 10 + k, 30), response: filler(k, 10) })),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { filler, recordingBackend, startApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 
 const batches: number[][] = [];
 let open: () => void = () => {};
@@ -36,9 +37,6 @@ async function metricValue(name: string, re: RegExp): Promise<number> {
   const text = await t.runtime.metrics.registry.getSingleMetricAsString(name);
   return Number(re.exec(text)?.[1] ?? 0);
 }
-const until = async (cond: () => Promise<boolean>) => {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 2));
-};
 
 test("a disconnected client's queued items are dropped before inference", async () => {
   batches.length = 0;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { filler, post, recordingBackend, startApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 
 // MAX_WAIT_MS far longer than any test: a batch that waited for it would outlast the 5 s test timeout.
 const batches: number[][] = [];
@@ -19,9 +20,6 @@ before(async () => {
 after(() => t.close());
 
 const item = (i: number) => ({ prompt: filler(i, 10), response: 'fine' });
-const until = async (cond: () => boolean | Promise<boolean>) => {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 2));
-};
 
 test('with every worker idle a partial batch starts at once instead of waiting MAX_WAIT_MS', { timeout: 5_000 }, async () => {
   const before = dispatched;

@@ -7,6 +7,7 @@ import { WorkerClient, WorkerError } from '../../src/workers/worker-client.js';
 import { createMetrics } from '../../src/metrics.js';
 import { WorkerPool } from '../../src/workers/worker-pool.js';
 import type { CrashRequest } from './crash-worker.js';
+import { until } from '../helpers/until.js';
 
 const url = new URL('./crash-worker.js', import.meta.url);
 
@@ -17,9 +18,6 @@ function pool(size: number, block: string, restarts: number[]) {
   });
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-}
 
 test('a worker that exits fails only its own call; calls waiting behind it run on the replacement', async () => {
   const restarts: number[] = [];
