@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { after, before, test } from 'node:test';
 import { spawnServer, type ServerProcess } from '../helpers/process.js';
 import { collect, connect, rawRequest } from '../helpers/raw-http.js';
+import { until } from '../helpers/until.js';
 
 let s: ServerProcess;
 /** A server whose only short timeout is HEADERS_TIMEOUT_MS: a 408 from it can come from nothing else. */
@@ -54,7 +55,7 @@ test('headers sent slowly are cut by HEADERS_TIMEOUT_MS with 408 request_timeout
   sock.on('data', (d: string) => (got += d));
   sock.write('GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n');
   const whole = () => got.includes('\r\n\r\n') && got.length - got.indexOf('\r\n\r\n') - 4 >= Number(/content-length: (\d+)/i.exec(got)?.[1] ?? Infinity);
-  while (!whole()) await sleep(10); // the first reply, to its last byte
+  await until(whole); // the first reply, to its last byte
   assert.match(got, /^HTTP\/1\.1 200 /);
   const reply = collect(sock, 8000);
   sock.write('GET /health/live HTTP/1.1\r\nhost: x\r\n');
@@ -88,12 +89,15 @@ test('a client that leaves before its response gets an access-log line with 499,
   const before499 = await metric(/reward_http_request_duration_seconds_count\{route="\/score",method="POST",status="499",model="none"\} (\d+)/);
   const beforeClosed = await metric(/reward_failures_total\{reason="client_closed",model="none"\} (\d+)/);
   // It leaves mid-body, before its model was looked up: counted under model "none".
+  // "100 Continue" is written as the server emits the request: it reached the route before the client leaves.
   const sock = await connect(s.port);
-  sock.write(`POST /score HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"items"`);
-  await sleep(100);
+  const continued = new Promise<void>((r) => sock.once('data', () => r()));
+  sock.write(`POST /score HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nexpect: 100-continue\r\n\r\n`);
+  await continued;
+  sock.write('{"items"');
   sock.destroy();
   await s.waitFor(/"status":499/);
-  await sleep(100);
+  await until(async () => (await metric(/reward_failures_total\{reason="client_closed",model="none"\} (\d+)/)) > beforeClosed);
   assert.equal(await metric(/reward_http_request_duration_seconds_count\{route="\/score",method="POST",status="499",model="none"\} (\d+)/), before499 + 1);
   assert.equal(await metric(/reward_failures_total\{reason="client_closed",model="none"\} (\d+)/), beforeClosed + 1);
 });

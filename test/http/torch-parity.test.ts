@@ -6,40 +6,14 @@
 //
 // Of parity.json's graphs only two-heads.onnx can be compared through the service: all-inputs'
 // cases feed token_type_ids cut mid-sequence and shifted position_ids that the service never
-// builds, and unknown-input / bad-output are refused at startup (startup-errors.test.ts).
+// builds (test/infer/all-inputs.test.ts has its own reference), and unknown-input / bad-output
+// are refused at startup (startup-errors.test.ts).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_MODEL, DEFAULT_NAME, modelDir, post, ROOT, startApp, type TestApp } from '../helpers/app.js';
-
-/** models/build/check-parity.mjs's bound on max |ort − torch|. */
-const PARITY_TOL = 1e-4;
-
-interface ParityModel {
-  inputs: string[];
-  per_token: boolean;
-  num_labels: number;
-  cases: { input_ids: number[]; logits: number[] }[];
-}
-const parity = (file: string, model: string): ParityModel => JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'build', file), 'utf8')).models[model];
-
-// The synthetic strings behind the last cases, as written in the scripts that made them (the
-// first cases of parity-default.json are held-out training texts, committed as ids only).
-// models/build/train_model.py PARITY_TEXTS: parity-default.json's last 5 cases.
-const DEFAULT_TEXTS = [
-  '',
-  '\n\nHuman: hi\n\nAssistant: hello',
-  '\n\nHuman: What is a good recipe for pancakes?\n\nAssistant: Mix flour, milk and eggs, then fry.',
-  '\n\nHuman: Can you name three planets?\n\nAssistant: Mercury, Venus and Mars. 🌍 地球 also counts.',
-  '\n\nHuman: Please count.\n\nAssistant: ' + Array.from({ length: 399 }, (_, i) => String(i + 1)).join(', '),
-];
-// models/build/export_model.py PARITY_TEXTS: every case of parity.json, in order.
-const FIXTURE_TEXTS = [
-  ...DEFAULT_TEXTS.slice(0, 4),
-  '\n\nHuman: Tell me about gardening.\n\nAssistant: ' + Array(12).fill('Tomatoes like sun, basil likes warmth, and lettuce prefers cool mornings.').join(' '),
-  DEFAULT_TEXTS[4]!,
-];
+import { DEFAULT_MODEL, DEFAULT_NAME, modelDir, post, startApp, type TestApp } from '../helpers/app.js';
+import { DEFAULT_TEXTS, FIXTURE_TEXTS, PARITY_TOL, parity } from '../helpers/parity.js';
 
 // Two-heads' cases run to 512 tokens (its position table); the default tokenizer_config caps at 192.
 const tokenizerConfig = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL, 'tokenizer_config.json'), 'utf8'));
