@@ -30,7 +30,6 @@ after(async () => {
 });
 
 const metric = async (re: RegExp) => Number(re.exec(await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text())?.[1] ?? 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('a body trickled byte by byte is cut by REQUEST_TIMEOUT_MS with 408 request_timeout, and logged once', async () => {
   const sock = await connect(s.port);
@@ -102,7 +101,7 @@ test('a client that leaves before its response gets an access-log line with 499,
   assert.equal(await metric(/reward_failures_total\{reason="client_closed",model="none"\} (\d+)/), beforeClosed + 1);
 });
 
-test('a connection flood past MAX_CONNECTIONS is refused at once while a victim on its own connection keeps scoring', async () => {
+test('a connection flood past MAX_CONNECTIONS is refused at once while a victim on its own connection keeps scoring', { timeout: 30_000 }, async () => {
   // The victim's keep-alive connection is open before the flood; /metrics is read over it too,
   // as a new connection would be refused while the flood holds every slot.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -122,24 +121,23 @@ test('a connection flood past MAX_CONNECTIONS is refused at once while a victim 
   const refusedSoFar = async () => Number(/^reward_connections_refused_total\{reason="max_connections"\} (\d+)$/m.exec((await call('GET', '/metrics')).text)?.[1] ?? 0);
   const before = await refusedSoFar();
   const flood: net.Socket[] = [];
-  const closedAtOnce: Promise<number>[] = [];
+  const closedByServer: Promise<void>[] = [];
   for (let i = 0; i < MAX_CONNECTIONS * 3; i++) {
     const sock = await connect(s.port).catch(() => null);
     if (!sock) continue;
     // Flowing, so the server's FIN is read and the socket closes: a paused socket may never see it.
     sock.resume();
     flood.push(sock);
-    const t0 = performance.now();
-    closedAtOnce.push(new Promise((r) => sock.once('close', () => r(performance.now() - t0))));
+    closedByServer.push(new Promise((r) => sock.once('close', () => r())));
   }
   const statuses: number[] = [];
   for (let i = 0; i < 10; i++) statuses.push(await score());
   assert.deepEqual(statuses, Array(10).fill(200), 'the victim scored every time');
   const refused = (await refusedSoFar()) - before;
   assert.ok(refused >= MAX_CONNECTIONS, `refused ${refused}`);
-  // Idle flood sockets that got in are closed by the header timeout; none is held.
-  const closed = await Promise.race([Promise.all(closedAtOnce), sleep(8000).then(() => null)]);
-  assert.ok(closed, 'every flood socket was closed by the server');
+  // Idle flood sockets that got in are closed by the header timeout; none is held (a socket the
+  // server kept would hold this test until its timeout).
+  await Promise.all(closedByServer);
   for (const f of flood) f.destroy();
   agent.destroy();
   const live = await fetch(`http://127.0.0.1:${s.port}/health/live`);
