@@ -2,7 +2,7 @@
 // Deployments sized by the model. k8s/sizes/sizes.json is the one table (figures, the rules they
 // follow, the measured point); this script turns each row into a kustomize Component:
 //   node k8s/sizes/generate.mjs              # writes k8s/components/<id>/kustomization.yaml
-//   node k8s/sizes/generate.mjs --markdown   # prints README's "Sizing by model" tables
+//   node k8s/sizes/generate.mjs --markdown   # prints docs/deployment.md's "Sizing by model" tables
 // test/deploy/k8s-sizes.test.ts imports it: the files on disk must be what it writes, every
 // figure must meet the rules' minimums, and kustomize must render them into the Deployment.
 // Plain Node, no dependencies: it runs before `npm ci` too.
@@ -141,7 +141,7 @@ ${literals}patches:
 `;
 }
 
-/** README's tables: one for GPU pods, one for CPU pods. */
+/** docs/deployment.md's tables: one for GPU pods, one for CPU pods. */
 export function markdownTables() {
   const rows = (device) => TABLE.rows.filter((r) => r.device === device);
   const model = (r) => modelsOf(r.size).map(([name, m]) => `${name} (${fmtB(m.params)})`).join(', ');

@@ -23,7 +23,7 @@ export class CudaUnavailableError extends Error {
 export const PROVIDER_LIBS = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'] as const;
 
 const INSTALL_HINT =
-  'install them with `npm run install:cuda13` (CUDA 13, npm registry only) or `npm run install:cuda12` (CUDA 12 + cuDNN 9, downloads from NuGet); see README "GPU"';
+  'install them with `npm run install:cuda13` (CUDA 13, npm registry only) or `npm run install:cuda12` (CUDA 12 + cuDNN 9, downloads from NuGet); see docs/deployment.md "GPU"';
 
 /** Libraries `ldd` cannot resolve for `lib` (with the current LD_LIBRARY_PATH); [] if ldd is absent. */
 export function unresolvedLibs(lib: string): string[] {

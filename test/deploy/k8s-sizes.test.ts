@@ -13,7 +13,7 @@ import { K8S, renderDir, validate, type Obj } from '../helpers/kustomize.js';
 // Deployments sized by the model: k8s/sizes/sizes.json is the table, k8s/sizes/generate.mjs writes
 // one kustomize Component per row into k8s/components/. Here: the table's figures meet its own
 // rules and the measured point, the files are what the generator writes, and kustomize renders
-// each component, on top of its overlay as README "Sizing by model" tells users to, into the pod.
+// each component, on top of its overlay as docs/deployment.md "Sizing by model" tells users to, into the pod.
 
 interface Row {
   id: string;
@@ -159,7 +159,7 @@ test('k8s/sizes/sizes.json: every size in every dtype, and every figure meets th
 test('k8s/sizes/sizes.json: the rules cover what was measured (0.6B fp32 on 2 cores)', () => {
   const { measured } = TABLE;
   const row = rowById(`cpu-${measured.size}-${measured.dtype}`);
-  const MB = 2 ** 20; // the README's MB are process RSS in MiB
+  const MB = 2 ** 20; // the docs' MB are process RSS in MiB
   assert.ok(sizes.gi(row.memoryRequest) * GiB >= measured.restMB * MB, 'request ≥ the measured RSS at rest');
   assert.ok(sizes.gi(row.memoryLimit) * GiB >= measured.peakMB * MB, 'limit ≥ the measured peak');
   // The rule's workspace at the measured item's length predicts at least the measured growth.
@@ -220,7 +220,7 @@ test("docker/Dockerfile.cuda: its defaults are the gpu overlay's default size", 
   assert.ok(start && Number(start[1]) >= row.startupFailureThreshold * rules.probePeriodSeconds, 'HEALTHCHECK start-period covers the startup budget');
 });
 
-test('README.md "Sizing by model" shows the table as the generator prints it', () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  assert.ok(readme.includes(sizes.markdownTables()), 'README is out of date: paste node k8s/sizes/generate.mjs --markdown');
+test('docs/deployment.md "Sizing by model" shows the table as the generator prints it', () => {
+  const page = fs.readFileSync(path.join(ROOT, 'docs', 'deployment.md'), 'utf8');
+  assert.ok(page.includes(sizes.markdownTables()), 'docs/deployment.md is out of date: paste node k8s/sizes/generate.mjs --markdown');
 });

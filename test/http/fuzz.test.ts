@@ -133,7 +133,7 @@ function makeCase(r: Rng): Case {
 }
 
 // The oracle: the status each case must get, worked out here from the documented contract
-// (README, openapi.yaml, ERROR_CODES) and Fastify's request lifecycle, never by asking the
+// (docs/api.md, openapi.yaml, ERROR_CODES) and Fastify's request lifecycle, never by asking the
 // service. Checks run in this order: routing, the API key (onRequest), the body (media type,
 // size, nesting, JSON), then the route's schema and its model.
 const MAX = { bodyBytes: +LIMITS.MAX_BODY_BYTES, items: +LIMITS.MAX_ITEMS_PER_REQUEST, chars: +LIMITS.MAX_CHARS_PER_TEXT, depth: +LIMITS.MAX_JSON_DEPTH };
