@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, helpText, loadConfig, SETTING_NAMES } from '../src/config.js';
-import { projectRoot } from '../src/util/project-root.js';
+import { ConfigError, helpText, loadConfig } from '../src/config.js';
 
 test('defaults, environment, then flags; the result is frozen', () => {
   const c = loadConfig({ MAX_BATCH_SIZE: '32', PORT: '9000' }, ['--max-batch-size', '16']);
@@ -44,12 +41,8 @@ test('security settings are off by default', () => {
   assert.match(helpText(), /--api-keys \(API_KEYS\) .*; a string; default \n/);
 });
 
-// The settings table moved from README.md to docs/configuration.md, which is generated from
-// SETTINGS by a change of its own (issue 23): until that page exists there is nothing to read.
-const CONFIG_DOC = path.join(projectRoot(), 'docs', 'configuration.md');
-test('docs/configuration.md documents every setting', { skip: !existsSync(CONFIG_DOC) && 'docs/configuration.md is not generated yet (issue 23)' }, () => {
-  const page = readFileSync(CONFIG_DOC, 'utf8');
-  for (const name of SETTING_NAMES) assert.match(page, new RegExp(`\\b${name}\\b`), name);
+test('an INFER_WORKERS that is neither auto nor a count names both', () => {
+  assert.throws(() => loadConfig({ INFER_WORKERS: 'many' }), /INFER_WORKERS \(--infer-workers\) = "many": expected auto or an integer from 1 to 64/);
 });
 
 test('MODELS lists several folders (else MODEL_DIR alone); ENSEMBLES name groups of them', () => {
