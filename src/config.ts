@@ -36,7 +36,7 @@ interface SettingSpec {
  * `--max-batch-size`), the accepted values, the default and what it does. One table so `--help`,
  * the parser and docs/configuration.md (`npm run docs:config`) cannot drift apart.
  */
-export const SETTINGS = {
+const SETTINGS = {
   MODEL_DIR: {
     schema: z.string().min(1),
     default: 'models/default',
