@@ -49,7 +49,7 @@ export function configurationPage(): string {
     'parsed once by zod at startup and frozen. An invalid value stops the process before it listens,',
     'with exit status 2 and one line naming the setting, its flag and what it accepts:',
     '',
-    '```',
+    '```text',
     invalidValueLine(),
     '```',
     '',
