@@ -17,7 +17,7 @@ import {
   type TokenBatch,
 } from './backend.js';
 import { checkCuda, CudaUnavailableError } from './cuda-check.js';
-import { float16ToFloat32, halfToNumber } from './float16.js';
+import { float16ToFloat32, halfBits, halfToNumber } from './float16.js';
 
 /** What an ORT worker is started with. */
 export interface OrtWorkerData {
@@ -40,11 +40,11 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorIn
 }
 
 /**
- * Logits as float32, copied out of ORT's buffer so they can be transferred. float16 comes back
- * as raw bit patterns; reading those as numbers would give rewards in the tens of thousands.
+ * Logits as float32, copied out of ORT's buffer so they can be transferred. float16 is decoded
+ * from its bit patterns, whichever typed array holds them (halfBits).
  */
 function toFloat32(t: ort.Tensor, name: string): Float32Array<ArrayBuffer> {
-  return readable(t, name) === 'float16' ? float16ToFloat32(t.data as Uint16Array) : Float32Array.from(t.data as Float32Array);
+  return readable(t, name) === 'float16' ? float16ToFloat32(halfBits(t.data as Uint16Array)) : Float32Array.from(t.data as Float32Array);
 }
 
 /** The tensor's element type, if the service can read it; else an error naming the output. */
@@ -73,7 +73,7 @@ function positions(t: ort.Tensor, batch: TokenBatch, plan: OutputPlan): Pick<Bat
   const columns = plan.columns ?? Array.from({ length: labels }, (_, k) => k);
   if (columns.some((c) => c >= labels)) throw new Error(`output ${plan.reward} has ${labels} labels; the plan reads column ${Math.max(...columns)}`);
   const half = readable(t, plan.reward) === 'float16';
-  const data = t.data as Float32Array | Uint16Array;
+  const data = half ? halfBits(t.data as Uint16Array) : (t.data as Float32Array);
   const out: number[] = [];
   const counts = new Int32Array(n);
   let at = 0;

@@ -40,7 +40,11 @@ async function run(session, dtype, seqs, padId) {
   const logits = out.logits;
   if (logits.type !== dtype) throw new Error(`logits type ${logits.type}, expected ${dtype}`);
   if (logits.dims.length !== 2 || logits.dims[0] !== seqs.length || logits.dims[1] !== 1) throw new Error(`logits dims ${logits.dims}`);
-  return Array.from(logits.data, (v) => (dtype === 'float16' ? halfToFloat(v) : v));
+  if (dtype !== 'float16') return Array.from(logits.data);
+  // float16: onnxruntime-node returns raw bits (a Uint16Array), rewrapped as a Float16Array of
+  // values where the runtime has one (Node 24). A Uint16Array view of the buffer is the bits either way.
+  const d = logits.data;
+  return Array.from(new Uint16Array(d.buffer, d.byteOffset, d.length), halfToFloat);
 }
 
 const maxAbs = (a, b) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
