@@ -10,6 +10,8 @@ const DOCKERFILES = ['docker/Dockerfile', 'docker/Dockerfile.cuda'];
 const read = (f: string) => parseDockerfile(fs.readFileSync(path.join(ROOT, f), 'utf8'));
 const ignore = readDockerignore(path.join(ROOT, '.dockerignore'));
 const final = (stages: Stage[]) => stages.at(-1)!;
+// The Node 24 release .ci/run runs the suite on a second time; the images use the same one.
+const NODE24 = /^NODE24=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8'))?.[1];
 // Variables the image may set besides the service's own settings.
 const OTHER_ENV = new Set(['NODE_ENV', 'ORT_DISABLE_TELEMETRY']);
 const SECRET_NAME = /(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?|AUTH)(_|$)/i;
@@ -40,6 +42,13 @@ for (const file of DOCKERFILES) {
         assert.match(c.flags.from!, /@sha256:[0-9a-f]{64}$/, `COPY --from=${c.flags.from} is not pinned`);
       }
     }
+  });
+
+  test(`${file}: the Node images are Node 24 LTS, the very release .ci/run tests with`, () => {
+    const images = read(file).map((s) => s.image).filter((i) => i.startsWith('node:'));
+    assert.ok(images.length >= 2, 'the build stage and the stage that installs are Node images');
+    assert.match(NODE24 ?? '', /^24\.\d+\.\d+$/, '.ci/run sets NODE24=24.x.y');
+    for (const image of images) assert.equal(/^node:(\d+\.\d+\.\d+)-/.exec(image)?.[1], NODE24, image);
   });
 
   test(`${file}: the final stage runs as a numeric non-root user, with a readiness health check`, () => {
