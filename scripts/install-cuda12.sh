@@ -2,7 +2,8 @@
 # The official path: onnxruntime-node's own installer downloads ORT 1.29.0's CUDA 12 execution
 # provider (libonnxruntime_providers_cuda.so + _shared) from NuGet into its bin folder. Needs
 # internet access to api.nuget.org and, at run time, the CUDA 12 + cuDNN 9 runtime libraries.
-# .npmrc sets onnxruntime-node-install=skip so that `npm ci` stays CPU-only; this overrides it.
+# `npm ci` runs no install scripts (.npmrc: ignore-scripts=true), so it stays CPU-only; this runs
+# onnxruntime-node's installer itself, told which provider by its own ONNXRUNTIME_NODE_INSTALL.
 set -eu
 ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js
 BIN=node_modules/onnxruntime-node/bin/napi-v6/linux/x64

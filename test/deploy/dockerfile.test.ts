@@ -120,10 +120,10 @@ for (const file of DOCKERFILES) {
 }
 
 test('.dockerignore keeps node_modules, .git, build output, data sets and env files out of the context', () => {
-  for (const p of ['node_modules', 'node_modules/fastify/package.json', '.git', '.git/HEAD', 'dist/src/server.js', 'src/node_modules/x', 'models/data/README.md', 'models/build/build.sh', '.env', 'test/config.test.ts', 'README.md']) {
+  for (const p of ['node_modules', 'node_modules/fastify/package.json', '.git', '.git/HEAD', 'dist/src/server.js', 'src/node_modules/x', 'models/data/README.md', 'models/build/build.sh', '.env', 'test/config.test.ts', 'README.md', 'scripts/install-cuda13.mjs', '.ci/run']) {
     assert.equal(isIgnored(ignore, p), true, p);
   }
-  for (const p of ['package.json', 'package-lock.json', '.npmrc', 'src/server.ts', 'src/http/routes/score.ts', 'models/default/model.onnx', 'openapi.yaml']) {
+  for (const p of ['package.json', 'package-lock.json', '.npmrc', 'src/server.ts', 'src/http/routes/score.ts', 'models/default/model.onnx', 'openapi.yaml', 'scripts/install-cuda12.sh']) {
     assert.equal(isIgnored(ignore, p), false, p);
   }
 });
