@@ -18,12 +18,14 @@ import sys
 import tempfile
 import time
 
-from .checkpoint import TOKEN, Checkpoint, load_model, max_positions, open_checkpoint
+from .checkpoint import DECODER, SEQUENCE, TOKEN, Checkpoint, load_model, max_positions, open_checkpoint
 from .errors import ImportRefused, first_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_PAIRS = os.path.join(ROOT, "models", "data", "hh-harmless-test.jsonl.gz")
 TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
+#: fp16 prefix graphs: an item beyond TOLERANCE passes within this of model.onnx (fp16's own rounding).
+SAME_AS_MODEL = {"fp16": 1e-3}
 #: The service's own bounds (src/model/model-folder.ts, MAX_LENGTH_CAP's default).
 SANE_MODEL_MAX_LENGTH, DEFAULT_MAX_LENGTH_CAP = 1_048_576, 8192
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
@@ -42,10 +44,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--pairs", default=DEFAULT_PAIRS, help="HH-RLHF pairs (jsonl[.gz] of {chosen, rejected}) for the int8 agreement check")
     ap.add_argument("--pairs-limit", type=int, default=177, help="at most this many pairs for the int8 check (default 177)")
     ap.add_argument("--external-data", action="store_true", help="keep the weights in model.onnx_data even under 1.8 GB (always above)")
+    ap.add_argument("--prefix-graphs", action="store_true", help="also write prefix.onnx and continue.onnx: run a prompt once, then score continuations from its keys and values (decoders)")
     ap.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists (only once the import has passed)")
     args = ap.parse_args(argv)
     if args.quantize and args.dtype != "fp32":
         ap.error("--quantize int8 starts from the fp32 graph; leave --dtype at fp32")
+    if args.quantize and args.prefix_graphs:
+        ap.error("--prefix-graphs exports fp32 or fp16 graphs; leave out --quantize")
     if args.max_length is not None and args.max_length < 8:
         ap.error("--max-length must be at least 8")
     return args
@@ -105,11 +110,15 @@ def _write_folder(ck: Checkpoint, out: str, args: argparse.Namespace) -> dict:
         reward["pad_token_id"] = ck.pad_token_id
     if ck.head == TOKEN:
         reward["steps"] = {"tag": args.step_tag, "positive_label": 1}
+    _write_reward_json(out, reward)
+    return reward
+
+
+def _write_reward_json(out: str, reward: dict) -> None:
     if reward:
         with open(os.path.join(out, "reward.json"), "w", encoding="utf-8") as f:
             json.dump(reward, f, indent=2, ensure_ascii=False)
             f.write("\n")
-    return reward
 
 
 def _model_check(out: str) -> list[str]:
@@ -137,7 +146,10 @@ def _step(name: str, fn):
 def _report_cases(cases: list[dict], label: str) -> None:
     for c in cases:
         mark = "ok" if c["passed"] else "FAILED"
-        say(f"  {label} {c['case']:<15} {c['items']:>3} items  max |Δ| {c['max_abs_diff']:.2e} (≤ {c['tolerance']:g})  {mark}")
+        vs_model = f", vs model.onnx {c['max_abs_diff_vs_model_onnx']:.2e}" if "max_abs_diff_vs_model_onnx" in c else ""
+        if "tolerance_vs_model_onnx" in c:
+            vs_model += f" (≤ {c['tolerance_vs_model_onnx']:g} where beyond {c['tolerance']:g})"
+        say(f"  {label} {c['case']:<{20 - len(label)}} {c['items']:>3} items  max |Δ| {c['max_abs_diff']:.2e} (≤ {c['tolerance']:g}){vs_model}  {mark}")
 
 
 def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
@@ -151,6 +163,10 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
     timings: dict[str, float] = {}
     ck = open_checkpoint(args.hf_dir, pad_token_id=args.pad_token_id, step_tag=args.step_tag)
     say(f"checkpoint {args.hf_dir}: {ck.architecture} ({ck.family}, {ck.kind}), {ck.num_labels} label(s), pad id {ck.pad_token_id}, input {ck.input_format}")
+    if args.prefix_graphs and (ck.kind != DECODER or ck.head == TOKEN):
+        what = f"a {ck.family} encoder attends both ways, so a prefix's keys and values depend on what follows" if ck.kind != DECODER else \
+            "a process reward model reads every step tag, not one reward at the last token"
+        raise ImportRefused("--prefix-graphs", f"prefix graphs are for decoder *{SEQUENCE} models: {what}; import it without --prefix-graphs")
     if args.quantize and ck.head == TOKEN:
         raise ImportRefused("--quantize", "int8 is judged by how HH pairs are ordered, which a process reward model does not score; import it in fp32 or fp16")
     model = load_model(ck, args.pad_token_id)
@@ -167,17 +183,37 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
     timings["reference_s"] = time.perf_counter() - t
     lengths = [len(it.ids) for it in items]
     say(f"transformers scored {len(items)} items ({min(lengths)}–{max(lengths)} tokens) in {timings['reference_s']:.1f} s" + (f"; skipped {len(skipped)}: {'; '.join(skipped)}" if skipped else ""))
+    if args.prefix_graphs:
+        from . import prefix as px
+
+        # In float32, before an fp16 export converts the model.
+        prefix_cases = _step("transformers' forward", lambda: px.cases(ck, model, items, ref))
 
     reward_json = _write_folder(ck, out, args)
     t = time.perf_counter()
     if args.dtype == "fp16":
         model = model.to(torch.float16)
-    graph_dir = os.path.join(scratch, "fp32") if args.quantize else out
+    graph_dir = os.path.join(scratch, "fp32") if args.quantize else os.path.join(scratch, "model") if args.prefix_graphs else out
     os.makedirs(graph_dir, exist_ok=True)
     exported = _step("torch.onnx.export", lambda: exporter.export(ck, model, graph_dir, scratch, args.external_data))
     timings["export_s"] = time.perf_counter() - t
-    del model
     say(f"exported {', '.join(exported['files'])} ({exported['weight_bytes'] / 1e6:.1f} MB of weights, inputs {', '.join(exported['inputs'])}) in {timings['export_s']:.1f} s")
+    prefix_reuse = None
+    if args.prefix_graphs:
+        t = time.perf_counter()
+        prefix_path, continue_path, contract = _step("torch.onnx.export (prefix graphs)", lambda: px.export(ck, model, scratch))
+        graphs = {"model.onnx": os.path.join(graph_dir, "model.onnx"), px.PREFIX: prefix_path, px.CONTINUE: continue_path}
+        alone = _step("writing the graphs", lambda: px.share_weights(graphs, out))
+        graph_dir = out
+        exported.update(external_data=True, files=["model.onnx", px.DATA, px.PREFIX, px.CONTINUE])
+        reward_json["prefix_reuse"] = contract
+        _write_reward_json(out, reward_json)
+        timings["prefix_export_s"] = time.perf_counter() - t
+        shared = os.path.getsize(os.path.join(out, px.DATA))
+        prefix_reuse = {"contract": contract, "weight_bytes": {"shared": shared, "each_alone": alone}}
+        say(f"exported {px.PREFIX}, {px.CONTINUE} ({contract['layers']} layers × {contract['kv_heads']} kv heads × {contract['head_dim']}, {contract['dtype']}) in {timings['prefix_export_s']:.1f} s; "
+            f"the three graphs share {shared / 1e6:.1f} MB of weights in {px.DATA} ({sum(alone.values()) / 1e6:.1f} MB apart)")
+    del model
 
     t = time.perf_counter()
     graph_path = os.path.join(graph_dir, "model.onnx")
@@ -189,6 +225,19 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
     if failed:
         worst = max(failed, key=lambda c: c["max_abs_diff"])
         raise ImportRefused("verification", f"ONNX Runtime differs from transformers by {worst['max_abs_diff']:.3g} ({worst['what']}), beyond {TOLERANCE[dtype]:g} for {dtype}")
+
+    if args.prefix_graphs:
+        t = time.perf_counter()
+        same = SAME_AS_MODEL.get(dtype)
+        checks = _step("ONNX Runtime (prefix graphs)", lambda: px.check(ck, out, contract, prefix_cases, TOLERANCE[dtype], same))
+        timings["prefix_verify_s"] = time.perf_counter() - t
+        _report_cases(checks, "prefix")
+        prefix_reuse["cases"] = checks
+        failed = [c for c in checks if not c["passed"]]
+        if failed:
+            worst = max(failed, key=lambda c: c["max_abs_diff"])
+            raise ImportRefused("verification", f"prefix.onnx + continue.onnx differ from transformers by {worst['max_abs_diff']:.3g} ({worst['what']}), beyond {TOLERANCE[dtype]:g} for {dtype}"
+                                f", and from model.onnx by {worst['max_abs_diff_vs_model_onnx']:.3g}; import without --prefix-graphs")
 
     int8 = None
     if args.quantize:
@@ -233,6 +282,7 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
         "verification": {"reference": "transformers forward, float32, each item alone", "items": [{"name": it.name, "tokens": len(it.ids)} for it in items],
                          "skipped": skipped, "cases": cases},
         "int8": int8,
+        "prefix_reuse": prefix_reuse,
         "model_check": check_lines,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }

@@ -94,7 +94,13 @@ def test_encoders_are_served_as_text_pairs_and_decoders_with_their_chat_template
     assert imported[EXTERNAL]["report"]["output"]["files"].keys() >= {"model.onnx", "model.onnx_data"}
     assert os.path.getsize(os.path.join(imported[EXTERNAL]["out"], "model.onnx")) < 200_000
     # Written only where the service's defaults would be wrong.
-    assert not os.path.exists(os.path.join(imported["qwen3"]["out"], "reward.json"))
+    assert not os.path.exists(os.path.join(imported["qwen2"]["out"], "reward.json"))
+    # Without --prefix-graphs: no prefix graphs, no prefix_reuse, model.onnx's weights where they were.
+    for name, case in imported.items():
+        if "--prefix-graphs" not in CASES.get(name, (None, None, []))[2]:
+            assert not {"prefix.onnx", "continue.onnx"} & set(os.listdir(case["out"])), name
+            assert "prefix_reuse" not in case["report"]["output"]["reward_json"] and case["report"]["prefix_reuse"] is None, name
+    assert not os.path.exists(os.path.join(imported["qwen2"]["out"], "model.onnx_data"))
     assert imported["bert"]["report"]["output"]["reward_json"] == {"input_format": "pair"}
 
 
@@ -109,7 +115,8 @@ def test_fp16_import_is_within_1e_2_of_transformers_fp32(imported, server):
     status, body = server.post("/score", {"model": "qwen3-fp16", "items": items})
     assert status == 200, body
     np.testing.assert_allclose(body["rewards"], ref[:, 0], atol=1e-2, rtol=0)
-    fp32 = os.path.getsize(os.path.join(imported["qwen3"]["out"], "model.onnx"))
+    # qwen3's fp32 weights are in model.onnx_data (it has prefix graphs).
+    fp32 = sum(os.path.getsize(os.path.join(imported["qwen3"]["out"], f)) for f in ("model.onnx", "model.onnx_data"))
     assert os.path.getsize(os.path.join(case["out"], "model.onnx")) < 0.6 * fp32
 
 

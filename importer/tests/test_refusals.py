@@ -115,8 +115,13 @@ def test_weights_without_the_reward_head(llama, tmp_path):
     assert "the weights lack score.weight" in line
 
 
-def test_a_process_reward_model_needs_its_step_tag(tmp_path):
-    hf = build("qwen2", str(tmp_path / "prm"), token_classification=True, step_tag="<extra_0>")
+@pytest.fixture(scope="module")
+def prm(tmp_path_factory) -> str:
+    return build("qwen2", str(tmp_path_factory.mktemp("prm") / "hf"), token_classification=True, step_tag="<extra_0>")
+
+
+def test_a_process_reward_model_needs_its_step_tag(prm, tmp_path):
+    hf = prm
     assert "pass --step-tag" in _refused(hf, tmp_path)
     assert "'<step>' is not an added token" in _refused(hf, tmp_path, "--step-tag", "<step>")
 
@@ -150,3 +155,11 @@ def test_missing_python_packages_are_named_in_one_line(tmp_path):
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()
     assert "lacks torch, transformers, onnx, onnxruntime, numpy" in line and "requirements.txt" in line
+
+
+def test_prefix_graphs_are_refused_for_an_encoder_and_a_process_reward_model(prm, tmp_path):
+    bert = build("bert", str(tmp_path / "bert"))
+    line = _refused(bert, tmp_path, "--prefix-graphs")
+    assert "--prefix-graphs: prefix graphs are for decoder *ForSequenceClassification models" in line and "BERT encoder attends both ways" in line
+    line = _refused(prm, tmp_path, "--prefix-graphs", "--step-tag", "<extra_0>")
+    assert "a process reward model reads every step tag" in line

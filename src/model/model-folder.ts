@@ -17,6 +17,9 @@ export class ModelLoadError extends Error {
   }
 }
 
+/** Per-layer key and value tensor names, `{i}` standing for the layer index. */
+const kvNames = z.strictObject({ key: z.string().includes('{i}'), value: z.string().includes('{i}') });
+
 const rewardJsonSchema = z.strictObject({
   name: z.string().min(1).max(128).optional(),
   input_format: z.enum(['template', 'chat', 'pair']).optional(),
@@ -42,6 +45,17 @@ const rewardJsonSchema = z.strictObject({
       step_separator: z.string().optional(),
     })
     .refine((s) => (s.positive_label === undefined) !== (s.candidates === undefined), 'give exactly one of positive_label (a 2-label head) and candidates (vocabulary tokens, the positive one first)')
+    .optional(),
+  // Graphs that continue from a cached prefix (model:import --prefix-graphs); no route reads them yet.
+  prefix_reuse: z
+    .strictObject({
+      layers: z.number().int().min(1),
+      kv_heads: z.number().int().min(1),
+      head_dim: z.number().int().min(1),
+      dtype: z.enum(['float32', 'float16']),
+      prefix: z.strictObject({ file: z.string().min(1), inputs: z.array(z.string().min(1)).min(1), present: kvNames }),
+      continue: z.strictObject({ file: z.string().min(1), inputs: z.array(z.string().min(1)).min(1), past: kvNames, output: z.string().min(1) }),
+    })
     .optional(),
 });
 

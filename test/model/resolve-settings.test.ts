@@ -109,3 +109,23 @@ test('chat_template.jinja (what transformers 5 saves) takes priority over tokeni
   assert.equal(fileOnly.chatTemplate, inFile);
   assert.equal(fileOnly.sources.input_format, 'chat_template.jinja');
 });
+
+test('reward.json prefix_reuse (model:import --prefix-graphs) is read for its shape and changes no setting', () => {
+  const kv = (stem: string) => ({ key: `${stem}.{i}.key`, value: `${stem}.{i}.value` });
+  const prefixReuse = {
+    layers: 2,
+    kv_heads: 1,
+    head_dim: 8,
+    dtype: 'float32',
+    prefix: { file: 'prefix.onnx', inputs: ['input_ids'], present: kv('present') },
+    continue: { file: 'continue.onnx', inputs: ['input_ids', 'attention_mask', 'position_ids'], past: kv('past_key_values'), output: 'logits' },
+  };
+  const plain = read(modelDir({ files: { 'reward.json': json({ name: 'rm' }) } }));
+  const withGraphs = read(modelDir({ files: { 'reward.json': json({ name: 'rm', prefix_reuse: prefixReuse }) } }));
+  assert.deepEqual([withGraphs.reward, withGraphs.sources], [plain.reward, plain.sources]);
+  const refused = (prefix_reuse: unknown, field: RegExp) =>
+    assert.throws(() => read(modelDir({ files: { 'reward.json': json({ prefix_reuse }) } })), (err: unknown) => err instanceof ModelLoadError && field.test(err.message));
+  refused({ ...prefixReuse, dtype: 'bfloat16' }, /reward\.json: field prefix_reuse\.dtype: /);
+  refused({ ...prefixReuse, prefix: { ...prefixReuse.prefix, present: { key: 'present.key', value: 'present.{i}.value' } } }, /field prefix_reuse\.prefix\.present\.key: /);
+  refused({ ...prefixReuse, kv_head: 1 }, /field prefix_reuse: Unrecognized key: "kv_head"/);
+});
