@@ -236,8 +236,9 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
         failed = [c for c in checks if not c["passed"]]
         if failed:
             worst = max(failed, key=lambda c: c["max_abs_diff"])
-            raise ImportRefused("verification", f"prefix.onnx + continue.onnx differ from transformers by {worst['max_abs_diff']:.3g} ({worst['what']}), beyond {TOLERANCE[dtype]:g} for {dtype}"
-                                f", and from model.onnx by {worst['max_abs_diff_vs_model_onnx']:.3g}; import without --prefix-graphs")
+            vs_model = f", and from model.onnx by {worst['max_abs_diff_vs_model_onnx']:.3g}" if "max_abs_diff_vs_model_onnx" in worst else ""
+            raise ImportRefused("verification", f"prefix.onnx + continue.onnx differ from transformers by {worst['max_abs_diff']:.3g} ({worst['what']}), "
+                                f"beyond {TOLERANCE[dtype]:g} for {dtype}{vs_model}; import without --prefix-graphs")
 
     int8 = None
     if args.quantize:
