@@ -1,5 +1,7 @@
 // The process: config, logger, listen, load the model, and a graceful shutdown on signals.
 // Everything HTTP lives in app.ts; everything about scoring in core/.
+// First import: it may re-execute the process with glibc's malloc threshold set (see the module).
+import { MALLOC_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_ENV, mallocSetting } from './util/malloc-env.js';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
@@ -81,6 +83,13 @@ async function main(): Promise<void> {
   for (const rt of models.all()) {
     const { executionProvider, fallbackReason, gpu } = rt.backend.info;
     const layout = inferLayout(config, rt.folder.weightBytes);
+    const large = rt.folder.weightBytes >= config.largeModelMb * 2 ** 20;
+    if (large && mallocSetting.threshold === null && mallocSetting.reason) {
+      logger.warn(
+        { model: rt.folder.name, reason: mallocSetting.reason },
+        `glibc malloc keeps freed activations of a large model: start the server with ${MALLOC_MMAP_THRESHOLD_ENV}=${MALLOC_MMAP_THRESHOLD} to bound peak memory`,
+      );
+    }
     if (fallbackReason) {
       logger.warn({ model: rt.folder.name, requested: config.executionProvider, reason: fallbackReason }, 'CUDA NOT USED: serving on CPU (ALLOW_CPU_FALLBACK)');
     }
@@ -98,6 +107,7 @@ async function main(): Promise<void> {
         intra_op_threads: layout.intraOpThreads,
         mem_arena: layout.memArena,
         spinning: layout.spinning,
+        malloc_mmap_threshold: mallocSetting.threshold,
         sources: rt.folder.sources,
       },
       'model ready',

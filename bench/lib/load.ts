@@ -26,6 +26,8 @@ export interface LoadOptions {
   healthEveryMs?: number;
   /** Called this often while loading (ms), e.g. to sample RSS. */
   sample?: { everyMs: number; fn: () => void };
+  /** Called when the measured window opens and when it closes (before a cut), e.g. to read a server counter. */
+  atWindow?: (edge: 'start' | 'end') => Promise<void>;
 }
 
 /** What one load run measured, from the client's side. */
@@ -72,8 +74,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let oldestUnansweredMs = 0;
   // When each client's request in flight was sent (NaN: none).
   const sentAt = new Array<number>(o.clients).fill(NaN);
+  const edges: Promise<void>[] = [];
+  const opened = o.atWindow && setTimeout(() => edges.push(o.atWindow!('start')), from - performance.now());
   const cut = o.cutAtEnd
     ? setTimeout(() => {
+        if (o.atWindow) edges.push(o.atWindow('end'));
         cutDone = true;
         const oldest = Math.min(...sentAt.filter((t) => !Number.isNaN(t)));
         if (Number.isFinite(oldest)) oldestUnansweredMs = performance.now() - oldest;
@@ -122,6 +127,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (o.sample) side.push(every(o.sample.everyMs, o.sample.fn));
   await Promise.all([...Array.from({ length: o.clients }, client), ...side]);
   clearTimeout(cut);
+  clearTimeout(opened);
+  if (o.atWindow && !o.cutAtEnd) edges.push(o.atWindow('end'));
+  await Promise.all(edges);
   http.close();
   const seconds = ((o.cutAtEnd ? end : performance.now()) - from) / 1000;
   return { seconds, items, requests: latencies.length, errors, statuses, itemsPerSecond: items / seconds, latencies, health, oldestUnansweredMs };

@@ -24,6 +24,16 @@ export function rssOf(pid: number | undefined): number {
   }
 }
 
+/** A variable of process `pid`'s environment as the kernel holds it now (after any execve); null when unset or unreadable. */
+export function envOf(pid: number | undefined, name: string): string | null {
+  try {
+    const pair = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((p) => p.startsWith(`${name}=`));
+    return pair === undefined ? null : pair.slice(name.length + 1);
+  } catch {
+    return null;
+  }
+}
+
 export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

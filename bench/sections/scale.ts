@@ -7,8 +7,9 @@ import { loadHhItems, type HhItem } from '../hh-data.js';
 import type { BenchContext } from '../lib/context.js';
 import { fixedBatches, loadCorpus, measureRate, serviceEncoder, withBackend, type Corpus } from '../lib/limit.js';
 import { runLoad, scoreBodies, warmUp, WARM_SECONDS } from '../lib/load.js';
+import { scrape } from '../lib/metrics.js';
 import { ensureScaleModel, type QwenDims, type ScaleModel } from '../lib/scale-models.js';
-import { startServer, type BenchServer } from '../lib/server.js';
+import { envOf, startServer, type BenchServer } from '../lib/server.js';
 import { pct, sleep } from '../lib/stats.js';
 import { startTransformersServer } from '../lib/transformers-server.js';
 
@@ -22,6 +23,12 @@ export interface ScaleLoad {
   /** The measured window: at least --scale-seconds and two rounds. */
   seconds: number;
   itemsPerSecond: number;
+  /**
+   * Items the server's model computed in the window (`reward_inferred_items_total`), per second;
+   * null for a server without it. With few large answers per window (S at a few items/s) the
+   * answered rate moves by a whole answer; this one counts every batch.
+   */
+  computedItemsPerSecond: number | null;
   /** Answers in the window. */
   requests: number;
   p50Ms: number;
@@ -62,8 +69,8 @@ export interface ScaleModelResult {
   corpus: { items: number; meanTokens: number };
   /** Raw ONNX Runtime with the service's session setup, server stopped; the best batch is L. */
   limit: { workers: number; intraOpThreads: number; batch: number; itemsPerSecond: number; byBatch: { batch: number; items: number; itemsPerSecond: number }[] };
-  /** The service; its `long` load is items of about 1,000 to 4,000 tokens. */
-  service: ScaleServer & { long: { items: number; minTokens: number; maxTokens: number; meanTokens: number } };
+  /** The service; its `long` load is items of about 1,000 to 4,000 tokens; the malloc threshold its process runs with. */
+  service: ScaleServer & { mallocMmapThreshold: string | null; long: { items: number; minTokens: number; maxTokens: number; meanTokens: number } };
   /** D(256) against a queue too small for it, every client retrying at once on each refusal. */
   storm: ScaleLoad & { settings: Record<string, string>; refusalsPerSecond: number };
   /** bench/scale/transformers_server.py (torch fp32, one forward per request). */
@@ -129,13 +136,13 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
   try {
     const readySeconds = (performance.now() - t0) / 1000;
     const rest = await restRss(server);
-    log(`  ${m.name} service: ready in ${f(readySeconds, 1)} s, RSS at rest ${mib(rest)}`);
+    log(`  ${m.name} service: ready in ${f(readySeconds, 1)} s, RSS at rest ${mib(rest)}, MALLOC_MMAP_THRESHOLD_ ${envOf(server.proc.pid, 'MALLOC_MMAP_THRESHOLD_') ?? 'unset'}`);
     await warmUp(server.base, [drain], 1);
     serviceRewards = await rewardsOf(server.base, parityItems);
     const loads: ScaleLoad[] = [];
     let rate = limit.itemsPerSecond;
     for (const [name, clients, per] of SERVICE_LOADS) {
-      const l = await measureLoad(ctx, { who: `${m.name} service`, server, name, bodies: scoreBodies(corpus.items, per), clients, per, rate, drain });
+      const l = await measureLoad(ctx, { who: `${m.name} service`, server, name, bodies: scoreBodies(corpus.items, per), clients, per, rate, drain, counted: true });
       loads.push(l);
       // The service's own rate sizes the loads after S.
       if (name === 'S' && l.itemsPerSecond > 0) rate = Math.min(rate, l.itemsPerSecond);
@@ -144,10 +151,10 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
     const t = performance.now();
     await warmUp(server.base, scoreBodies([long.items[LONG_ITEMS >> 1]!], 1), 1);
     const longRate = Math.min((rate * meanTokens) / long.meanTokens, 1000 / (performance.now() - t));
-    loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), clients: LONG_CLIENTS, per: 1, rate: longRate, drain }));
+    loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), clients: LONG_CLIENTS, per: 1, rate: longRate, drain, counted: true }));
     const longInfo = { items: long.items.length, minTokens: long.minTokens, maxTokens: long.maxTokens, meanTokens: long.meanTokens };
     log(`  ${m.name} service long: ${longInfo.items} items of ${longInfo.minTokens}–${longInfo.maxTokens} tokens; peak RSS − weights ${mib(loads[loads.length - 1]!.peakRssBytes - folder.weightBytes)}`);
-    service = { readySeconds, restRssBytes: rest, peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
+    service = { readySeconds, restRssBytes: rest, mallocMmapThreshold: envOf(server.proc.pid, 'MALLOC_MMAP_THRESHOLD_'), peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
   } finally {
     await server.stop();
   }
@@ -209,7 +216,7 @@ async function retryStorm(ctx: BenchContext, m: ScaleModel, items: HhItem[], rat
   try {
     await warmUp(server.base, [drain], 1);
     const settings = Object.entries(STORM_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' ');
-    const l = await measureLoad(ctx, { who: `${m.name} service (${settings})`, server, name: 'D(256) retrying', bodies: scoreBodies(items, 1), clients: 256, per: 1, rate, drain });
+    const l = await measureLoad(ctx, { who: `${m.name} service (${settings})`, server, name: 'D(256) retrying', bodies: scoreBodies(items, 1), clients: 256, per: 1, rate, drain, counted: true });
     const refused = Object.values(l.errors).reduce((a, b) => a + b, 0);
     return { ...l, settings: STORM_SETTINGS, refusalsPerSecond: refused / l.seconds };
   } finally {
@@ -219,12 +226,14 @@ async function retryStorm(ctx: BenchContext, m: ScaleModel, items: HhItem[], rat
 
 /** S/L, D(64)/L, D(64) against transformers' D(64), and RSS above the weights, in one line. */
 export function scaleRatios(r: ScaleModelResult): string {
-  const get = (s: ScaleServer, name: string) => s.loads.find((l) => l.name === name)?.itemsPerSecond ?? NaN;
+  const load = (s: ScaleServer, name: string) => s.loads.find((l) => l.name === name);
+  const get = (s: ScaleServer, name: string) => load(s, name)?.itemsPerSecond ?? NaN;
+  const computed = (name: string) => load(r.service, name)?.computedItemsPerSecond ?? NaN;
   const L = r.limit.itemsPerSecond;
   const longPeak = r.service.loads.find((l) => l.name === 'long')?.peakRssBytes ?? NaN;
   return [
-    `S/L ${f(get(r.service, 'S') / L, 3)}`,
-    `D(64)/L ${f(get(r.service, 'D(64)') / L, 3)}`,
+    `S/L ${f(get(r.service, 'S') / L, 3)} answered, ${f(computed('S') / L, 3)} computed`,
+    `D(64)/L ${f(get(r.service, 'D(64)') / L, 3)} answered, ${f(computed('D(64)') / L, 3)} computed`,
     `D(64)/transformers D(64) ${f(get(r.service, 'D(64)') / get(r.transformers, 'D(64)'), 2)}`,
     `S/transformers S ${f(get(r.service, 'S') / get(r.transformers, 'S'), 2)}`,
     `retry storm: D(256) retrying/D(256) ${f(r.storm.itemsPerSecond / get(r.service, 'D(256)'), 3)} (${f(r.storm.refusalsPerSecond, 1)} refusals/s)`,
@@ -311,6 +320,8 @@ interface LoadSpec {
   rate: number;
   /** A one-item body sent once after the load (see measureLoad). */
   drain: string;
+  /** The server exports reward_inferred_items_total (the service does, transformers does not). */
+  counted?: boolean;
 }
 
 /**
@@ -320,13 +331,14 @@ interface LoadSpec {
  * cut. Then one request, awaited: a server that keeps computing the cut requests (transformers
  * does; the service drops those still queued) finishes them before the next load starts.
  */
-async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, clients, per, rate, drain }: LoadSpec): Promise<ScaleLoad> {
+async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, clients, per, rate, drain, counted = false }: LoadSpec): Promise<ScaleLoad> {
   // A round is capped so that a run ends even if a server all but stalls (--scale-round-cap).
   const round = Math.min(ctx.opts.scaleRoundCap, (clients * per) / rate);
   const warmSeconds = Math.max(WARM_SECONDS, round);
   const seconds = Math.max(ctx.opts.scaleSeconds, 2 * round);
   ctx.log(`  ${who} ${name} (${clients} × ${per}): ${f(warmSeconds, 0)} s warm-up, ${f(seconds, 0)} s measured…`);
   let peak = 0;
+  const computed: Record<'start' | 'end', { at: number; items: number }> = { start: { at: NaN, items: NaN }, end: { at: NaN, items: NaN } };
   const r = await runLoad({
     base: s.base,
     bodies,
@@ -335,6 +347,12 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, cl
     warmSeconds,
     seconds,
     cutAtEnd: true,
+    ...(counted && {
+      atWindow: async (edge: 'start' | 'end') => {
+        const at = performance.now();
+        computed[edge] = { at, items: (await scrape(s.base)).total('reward_inferred_items_total') };
+      },
+    }),
     sample: {
       everyMs: 200,
       fn: () => {
@@ -350,6 +368,7 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, cl
     warmSeconds,
     seconds,
     itemsPerSecond: r.itemsPerSecond,
+    computedItemsPerSecond: counted ? (computed.end.items - computed.start.items) / ((computed.end.at - computed.start.at) / 1000) : null,
     requests: r.requests,
     p50Ms: pct(r.latencies, 50),
     p99Ms: pct(r.latencies, 99),
@@ -362,7 +381,7 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, cl
   await warmUp(s.base, [drain], 1);
   const drained = (performance.now() - t) / 1000;
   ctx.log(
-    `  ${who} ${name}: ${f(load.itemsPerSecond)} items/s, p50 ${f(load.p50Ms, 0)} ms, p99 ${f(load.p99Ms, 0)} ms (${load.requests} answers), non-200 ${errors}, oldest unanswered ${f(load.oldestUnansweredMs, 0)} ms, peak RSS ${mib(load.peakRssBytes)}; drained in ${f(drained, 1)} s`,
+    `  ${who} ${name}: ${f(load.itemsPerSecond)} items/s${load.computedItemsPerSecond === null ? '' : ` (${f(load.computedItemsPerSecond)} computed)`}, p50 ${f(load.p50Ms, 0)} ms, p99 ${f(load.p99Ms, 0)} ms (${load.requests} answers), non-200 ${errors}, oldest unanswered ${f(load.oldestUnansweredMs, 0)} ms, peak RSS ${mib(load.peakRssBytes)}; drained in ${f(drained, 1)} s`,
   );
   return load;
 }
