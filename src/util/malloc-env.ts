@@ -2,7 +2,8 @@
 // which it maps a block on its own. With ONNX Runtime's arena off, a large model's activations are
 // large blocks allocated and freed on every run; they end up in heaps that are never returned, and
 // peak RSS climbs to several times what one run needs. A fixed threshold maps every block of
-// 1 MiB or more on its own, returned to the system when freed.
+// 8 MiB or more on its own, returned to the system when freed. Lower thresholds bound memory a
+// little more but page-fault every mid-sized tensor on every run (bench/RESULTS.md has both).
 //
 // glibc reads the variable once, at process start. So this module, imported first by server.ts,
 // re-executes the process with it set (process.execve: same pid, same arguments) unless the
@@ -10,7 +11,7 @@
 
 /** The variable glibc reads, and the value the server starts with unless it is already set. */
 export const MALLOC_MMAP_THRESHOLD_ENV = 'MALLOC_MMAP_THRESHOLD_';
-export const MALLOC_MMAP_THRESHOLD = '1048576';
+export const MALLOC_MMAP_THRESHOLD = '8388608';
 
 /** How this process's malloc threshold was chosen. */
 export interface MallocSetting {

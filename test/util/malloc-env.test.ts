@@ -34,7 +34,7 @@ test('the server starts with the malloc threshold set, same pid (Node with execv
   try {
     await s.waitFor(/"model ready"/);
     const env = environOf(s.proc.pid!);
-    const warned = /start the server with MALLOC_MMAP_THRESHOLD_=1048576/.test(s.stdout());
+    const warned = new RegExp(`start the server with MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD}`).test(s.stdout());
     if (hasExecve) {
       assert.equal(env.get('MALLOC_MMAP_THRESHOLD_'), MALLOC_MMAP_THRESHOLD);
       assert.equal(readyLine(s).malloc_mmap_threshold, MALLOC_MMAP_THRESHOLD);
