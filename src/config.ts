@@ -136,6 +136,18 @@ const SETTINGS = {
     help: 'ONNX Runtime graph optimization level (`npm run bench` compares them)',
     more: '`basic` measured 25% faster than `all` on CPU for the default model ([Performance](performance.md), ORT settings); the GPU overlay and `Dockerfile.cuda` set `all`, the level measured on the H100',
   },
+  PREFIX_REUSE: {
+    schema: z.enum(['auto', 'off']),
+    default: 'auto',
+    help: 'score a shared prompt once: `auto` = on for a model folder with prefix graphs (`model:import --prefix-graphs`) whose reward is one value per item; `off` for A/B runs',
+    more: 'rows of a batch that share at least `PREFIX_MIN_TOKENS` leading token ids run those ids once and continue from their keys and values, which each inference worker keeps (`PREFIX_CACHE_MB`) for later requests of the same group ([How it works](how-it-works.md#prefix-reuse))',
+  },
+  PREFIX_MIN_TOKENS: { schema: int(1, 1_048_576), default: '128', help: 'shortest shared prefix of token ids that `PREFIX_REUSE` runs once' },
+  PREFIX_CACHE_MB: {
+    schema: int(0, 1_048_576),
+    default: '512',
+    help: 'keys and values of recent prefixes each inference worker keeps (least recently used evicted); 0 = reuse within a batch only',
+  },
   // Requests are sliced and take turns on the tokenizer threads; a second thread keeps one-item
   // traffic moving beside a huge request, where cores allow it.
   TOKENIZER_WORKERS: {

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { PrefixStats } from './infer/backend.js';
 import type { BucketCounts, RewardWatch } from './watch/reward-watch.js';
 
 /** Prefix of every metric the service exports. */
@@ -100,6 +101,30 @@ export function createMetrics() {
     inferredItems: new client.Counter({
       name: `${METRIC_PREFIX}inferred_items_total`,
       help: 'Items run through the model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    prefixLookups: new client.Counter({
+      name: `${METRIC_PREFIX}prefix_cache_lookups_total`,
+      help: 'Prefix reuse: items of at least PREFIX_MIN_TOKENS tokens, by whether a held prefix served them (hit) or not (miss: a new prefix was run, or the item whole)',
+      labelNames: ['result', 'model'] as const,
+      registers,
+    }),
+    prefixReusedTokens: new client.Counter({
+      name: `${METRIC_PREFIX}prefix_reused_tokens_total`,
+      help: 'Prefix reuse: token positions not computed again because a prefix was reused',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    prefixCacheBytes: new client.Gauge({
+      name: `${METRIC_PREFIX}prefix_cache_bytes`,
+      help: 'Prefix reuse: bytes of keys and values held, all inference workers (each within PREFIX_CACHE_MB)',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    prefixEvictions: new client.Counter({
+      name: `${METRIC_PREFIX}prefix_cache_evictions_total`,
+      help: 'Prefix reuse: held prefixes evicted to stay within PREFIX_CACHE_MB',
       labelNames: ['model'] as const,
       registers,
     }),
@@ -240,6 +265,13 @@ export function modelMetrics(m: Metrics, model: string) {
     computedTokens: m.tokens.labels({ kind: 'computed', model }),
     inferredItems: m.inferredItems.labels(l),
     queueDepth: m.queueDepth.labels(l),
+    prefix: (st: PrefixStats) => {
+      if (st.hits) m.prefixLookups.inc({ result: 'hit', model }, st.hits);
+      if (st.misses) m.prefixLookups.inc({ result: 'miss', model }, st.misses);
+      if (st.reusedTokens) m.prefixReusedTokens.inc(l, st.reusedTokens);
+      if (st.evictions) m.prefixEvictions.inc(l, st.evictions);
+      m.prefixCacheBytes.inc(l, st.bytesDelta);
+    },
     dropped: (reason: string, n: number) => m.droppedItems.inc({ reason, model }, n),
   };
 }

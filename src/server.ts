@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
 import { Lifecycle } from './core/lifecycle.js';
 import { loadModels } from './core/load-models.js';
-import { inferLayout } from './core/runtime.js';
+import { inferLayout, prefixReuseOn } from './core/runtime.js';
 import type { ModelRegistry } from './core/model-registry.js';
 import { createLogger } from './logger.js';
 import { ServiceError } from './errors.js';
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
         mem_arena: layout.memArena,
         spinning: layout.spinning,
         malloc_mmap_threshold: mallocSetting.threshold,
+        prefix_reuse: prefixReuseOn(config, rt.folder),
         sources: rt.folder.sources,
       },
       'model ready',

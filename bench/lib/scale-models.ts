@@ -89,17 +89,18 @@ export function safetensorsParams(dir: string): number {
 }
 
 /**
- * The checkpoint and imported folder of shape `name`, built and imported first where the cache
- * lacks them. Each step writes beside its target and renames into place, so an interrupted run
+ * The checkpoint and imported folder of shape `name` (with `prefixGraphs`, imported with
+ * --prefix-graphs into `model-prefix`), built and imported first where the cache lacks them. Each step writes beside its target and renames into place, so an interrupted run
  * leaves nothing that a later one would take as done.
  */
-export async function ensureScaleModel(name: string, log: (line: string) => void): Promise<ScaleModel> {
+export async function ensureScaleModel(name: string, log: (line: string) => void, opts: { prefixGraphs?: boolean } = {}): Promise<ScaleModel> {
   const dims = SCALE_SHAPES[name];
   if (!dims) throw new Error(`--scale-models: unknown shape ${name} (shapes: ${Object.keys(SCALE_SHAPES).join(', ')})`);
   const key = shapeKey(dims);
   const dir = path.join(SCALE_CACHE, key);
   const checkpointDir = path.join(dir, 'checkpoint');
-  const modelDir = path.join(dir, 'model');
+  // With prefix graphs the import goes to its own folder: `model` stays what the scale section serves.
+  const modelDir = path.join(dir, opts.prefixGraphs ? 'model-prefix' : 'model');
   const sub = (line: string) => log(`    ${line}`);
   let buildSeconds = 0;
   let importSeconds = 0;
@@ -117,7 +118,7 @@ export async function ensureScaleModel(name: string, log: (line: string) => void
     log(`  ${name}: importing ${key} with importer/model_import.py…`);
     const t = performance.now();
     // The importer directly, not `npm run model:import`: that rebuilds dist/ under this running bench.
-    await runPython([path.join(ROOT, 'importer', 'model_import.py'), checkpointDir, modelDir, '--force'], sub);
+    await runPython([path.join(ROOT, 'importer', 'model_import.py'), checkpointDir, modelDir, '--force', ...(opts.prefixGraphs ? ['--prefix-graphs'] : [])], sub);
     importSeconds = (performance.now() - t) / 1000;
   }
   return { name, dims, key, checkpointDir, modelDir, params: safetensorsParams(checkpointDir), buildSeconds, importSeconds };

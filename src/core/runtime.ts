@@ -161,6 +161,26 @@ export function backendOptions(config: Config, folder: ModelFolder, metrics?: Me
     deviceId: config.deviceId,
     allowCpuFallback: config.allowCpuFallback,
     ...(metrics && { onWorkerRestart: () => metrics.workerRestarts.inc({ pool: 'infer' }) }),
+    ...prefixReuse(config, folder, metrics),
+  };
+}
+
+/**
+ * PREFIX_REUSE `auto`: on for a folder with prefix graphs whose reward is one value per item
+ * (their continuation graph returns `logits` alone: no heads, no token-level rewards).
+ */
+export function prefixReuseOn(config: Config, folder: ModelFolder): boolean {
+  const { outputs, steps } = folder.reward;
+  return config.prefixReuse === 'auto' && folder.prefixGraphs !== null && outputs.heads === null && steps === null;
+}
+
+function prefixReuse(config: Config, folder: ModelFolder, metrics?: Metrics): Pick<OrtBackendOptions, 'prefix' | 'onPrefixStats'> {
+  const g = folder.prefixGraphs;
+  if (!g || !prefixReuseOn(config, folder)) return {};
+  const m = metrics && modelMetrics(metrics, folder.name);
+  return {
+    prefix: { ...g, present: [...g.present], past: [...g.past], minTokens: config.prefixMinTokens, cacheBytes: config.prefixCacheMb * 2 ** 20 },
+    ...(m && { onPrefixStats: m.prefix }),
   };
 }
 

@@ -11,6 +11,8 @@ export type TokenBatch = PackedRows;
  * read (see OutputPlan): row i's `counts[i]` positions follow row i − 1's in `positions`.
  */
 export interface BatchOutput {
+  /** Prefix reuse in this batch, when the backend reuses prefixes. */
+  prefix?: PrefixStats;
   logits: Float32Array;
   numLabels: number;
   heads?: Float32Array;
@@ -18,6 +20,20 @@ export interface BatchOutput {
   positions?: Float32Array;
   counts?: Int32Array;
   width?: number;
+}
+
+/** What prefix reuse did in one batch (reward_prefix_* metrics). */
+export interface PrefixStats {
+  /** Items of at least the minimum prefix length served from a held prefix. */
+  hits: number;
+  /** Such items that ran a new prefix or ran whole. */
+  misses: number;
+  /** Token positions not computed again. */
+  reusedTokens: number;
+  /** Held prefixes evicted. */
+  evictions: number;
+  /** Change of the bytes this worker holds. */
+  bytesDelta: number;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { packedBuffers } from '../util/pack-rows.js';
 import { WorkerClient } from '../workers/worker-client.js';
 import { WorkerPool } from '../workers/worker-pool.js';
-import type { Backend, BackendInfo, BatchOutput, ExecutionProvider, GraphOptimization, OutputPlan, TokenBatch } from './backend.js';
-import type { OrtWorkerData } from './ort-worker.js';
+import type { Backend, BackendInfo, BatchOutput, ExecutionProvider, GraphOptimization, OutputPlan, PrefixStats, TokenBatch } from './backend.js';
+import type { OrtWorkerData, PrefixReuse } from './ort-worker.js';
 
 /** Settings of the ONNX Runtime backend. */
 export interface OrtBackendOptions {
@@ -25,6 +25,10 @@ export interface OrtBackendOptions {
   allowCpuFallback?: boolean;
   /** Called when a dead worker is replaced by a fresh session. */
   onWorkerRestart?: () => void;
+  /** Prefix reuse (each worker keeps its own prefixes); absent = off. */
+  prefix?: PrefixReuse;
+  /** Called with what prefix reuse did in each batch. */
+  onPrefixStats?: (stats: PrefixStats) => void;
 }
 
 /** ONNX Runtime on CPU or CUDA: one session per worker thread; batches go to the least busy worker. */
@@ -32,6 +36,7 @@ export class OrtBackend implements Backend {
   private constructor(
     private readonly pool: WorkerPool<BackendInfo, TokenBatch, BatchOutput>,
     readonly info: BackendInfo,
+    private readonly onPrefixStats?: (stats: PrefixStats) => void,
   ) {}
 
   get concurrency(): number {
@@ -65,13 +70,14 @@ export class OrtBackend implements Backend {
       executionProvider: opts.executionProvider ?? 'cpu',
       deviceId: opts.deviceId ?? 0,
       allowCpuFallback: opts.allowCpuFallback ?? false,
+      ...(opts.prefix && { prefix: opts.prefix }),
     };
     const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`), {
       onRestart: () => opts.onWorkerRestart?.(),
     });
     try {
       const infos = await pool.ready();
-      return new OrtBackend(pool, infos[0]!);
+      return new OrtBackend(pool, infos[0]!, opts.onPrefixStats);
     } catch (err) {
       await pool.terminate();
       throw err;
@@ -80,7 +86,9 @@ export class OrtBackend implements Backend {
 
   run(batch: TokenBatch): Promise<BatchOutput> {
     // The packed arrays belong to this batch alone, so hand them over instead of copying.
-    return this.pool.call(batch, packedBuffers(batch));
+    const out = this.pool.call(batch, packedBuffers(batch));
+    const report = this.onPrefixStats;
+    return report ? out.then((o) => (o.prefix && report(o.prefix), o)) : out;
   }
 
   busyMs(): number {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { packRows } from '../util/pack-rows.js';
 import { serveWorker } from '../workers/serve-worker.js';
 import {
   READABLE_OUTPUT_TYPES,
@@ -13,11 +14,14 @@ import {
   type GpuInfo,
   type GraphOptimization,
   type OutputPlan,
+  type PrefixStats,
   type TensorInfo,
   type TokenBatch,
 } from './backend.js';
 import { checkCuda, CudaUnavailableError } from './cuda-check.js';
 import { float16ToFloat32, halfBits, halfToNumber } from './float16.js';
+import { PrefixCache } from './prefix-cache.js';
+import { planPrefixes, prefixCap, type PrefixGroup } from './prefix-plan.js';
 
 /** What an ORT worker is started with. */
 export interface OrtWorkerData {
@@ -31,6 +35,19 @@ export interface OrtWorkerData {
   executionProvider: ExecutionProvider;
   deviceId: number;
   allowCpuFallback: boolean;
+  /** Prefix reuse: its graphs (names flattened k0, v0, k1, …) and settings; absent = off. */
+  prefix?: PrefixReuse;
+}
+
+/** What a worker needs for prefix reuse. */
+export interface PrefixReuse {
+  prefixPath: string;
+  present: string[];
+  continuePath: string;
+  past: string[];
+  output: string;
+  minTokens: number;
+  cacheBytes: number;
 }
 
 const data = workerData as OrtWorkerData;
@@ -53,11 +70,11 @@ function readable(t: ort.Tensor, name: string): 'float32' | 'float16' {
   throw new Error(`output ${name} is ${t.type}; expected ${READABLE_OUTPUT_TYPES.join(' or ')}`);
 }
 
-/** A [rows, n] output's values, checked against the batch. */
-function rows(t: ort.Tensor | undefined, name: string, batch: TokenBatch): { values: Float32Array<ArrayBuffer>; n: number } {
+/** A [count, n] output's values, checked against the batch's row count. */
+function rows(t: ort.Tensor | undefined, name: string, count: number): { values: Float32Array<ArrayBuffer>; n: number } {
   const dims = t?.dims ?? [];
-  if (!t || dims.length !== 2 || dims[0] !== batch.lengths.length) {
-    throw new Error(`output ${name} has shape [${dims.join(', ')}], expected [${batch.lengths.length}, n]`);
+  if (!t || dims.length !== 2 || dims[0] !== count) {
+    throw new Error(`output ${name} has shape [${dims.join(', ')}], expected [${count}, n]`);
   }
   return { values: toFloat32(t, name), n: dims[1]! };
 }
@@ -141,8 +158,8 @@ function ortBinDir(): string {
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
-async function open(provider: ExecutionProvider): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(data.modelPath, {
+async function open(provider: ExecutionProvider, modelPath = data.modelPath): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(modelPath, {
     executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: data.deviceId }] : ['cpu'],
     graphOptimizationLevel: data.graphOptimization,
     intraOpNumThreads: data.intraOpThreads,
@@ -175,6 +192,143 @@ async function openCuda(): Promise<{ session: ort.InferenceSession; gpu?: GpuInf
   return { session: await open('cpu'), fallbackReason: reason };
 }
 
+/** One batch through model.onnx, padded to its longest item. */
+async function runWhole(session: ort.InferenceSession, batch: TokenBatch): Promise<BatchOutput> {
+  const plan = data.outputs;
+  const result = await session.run(feeds(session, batch), plan.heads ? [plan.reward, plan.heads] : [plan.reward]);
+  try {
+    const t = result[plan.reward]!;
+    let out: BatchOutput;
+    if (t.dims.length === 3) {
+      out = { logits: new Float32Array(0), numLabels: 0, ...positions(t, batch, plan) };
+    } else {
+      const r = rows(t, plan.reward, batch.lengths.length);
+      out = { logits: r.values, numLabels: r.n };
+    }
+    if (plan.heads) {
+      const h = rows(result[plan.heads], plan.heads, batch.lengths.length);
+      out.heads = h.values;
+      out.numHeads = h.n;
+    }
+    return out;
+  } finally {
+    for (const v of Object.values(result)) v.dispose();
+  }
+}
+
+/** Each layer's keys and values of one prefix, [1, kv_heads, length, head_dim], in `present` order. */
+type Past = ort.Tensor[];
+
+const bytesOf = (past: Past) => past.reduce((a, t) => a + (t.data as ArrayBufferView).byteLength, 0);
+
+/** The first `length` positions of a held prefix (a copy; the held one stays whole). */
+function sliced(past: Past, length: number): Past {
+  return past.map((t) => {
+    const [b, h, n, d] = t.dims as [number, number, number, number];
+    if (n === length) return t;
+    const src = t.data as Float32Array;
+    const out = new (src.constructor as Float32ArrayConstructor)(b * h * length * d);
+    for (let i = 0; i < b * h; i++) out.set(src.subarray(i * n * d, i * n * d + length * d), i * length * d);
+    return new ort.Tensor(t.type as 'float32', out, [b, h, length, d]);
+  });
+}
+
+const int64 = (ids: ArrayLike<number>) => BigInt64Array.from(ids as Int32Array, (v) => BigInt(v));
+
+/**
+ * Prefix reuse (PREFIX_REUSE): opens prefix.onnx and continue.onnx beside model.onnx and returns
+ * the batch handler that plans each batch (prefix-plan.ts), runs each new prefix once, scores the
+ * rows of each group from their prefix's keys and values, and the other rows whole.
+ */
+async function openPrefixReuse(p: PrefixReuse, provider: ExecutionProvider, whole: (batch: TokenBatch) => Promise<BatchOutput>): Promise<(batch: TokenBatch) => Promise<BatchOutput>> {
+  const prefix = await open(provider, p.prefixPath);
+  const cont = await open(provider, p.continuePath);
+  for (const name of cont.inputNames) {
+    if (!['input_ids', 'attention_mask', 'position_ids'].includes(name) && !p.past.includes(name)) throw new Error(`cannot load ${p.continuePath}: input ${name} is not one the service builds`);
+  }
+  const cache = new PrefixCache<Past>(p.cacheBytes);
+  const opts = { minTokens: p.minTokens, padTokenId: data.padTokenId };
+
+  async function runPrefix(ids: Int32Array): Promise<Past> {
+    const r = await prefix.run({ input_ids: new ort.Tensor('int64', int64(ids), [1, ids.length]) }, p.present);
+    return p.present.map((n) => r[n]!);
+  }
+
+  /** Rows continued from `length` ids whose keys and values are `past`. */
+  async function runContinue(rowIds: Int32Array[], length: number, past: Past): Promise<Float32Array<ArrayBuffer>> {
+    const n = rowIds.length;
+    const width = Math.max(...rowIds.map((r) => r.length - length));
+    const ids = new BigInt64Array(n * width).fill(BigInt(data.padTokenId));
+    const mask = new BigInt64Array(n * (length + width));
+    const pos = new BigInt64Array(n * width);
+    rowIds.forEach((row, r) => {
+      mask.fill(1n, r * (length + width), r * (length + width) + row.length);
+      for (let c = 0; c < width; c++) pos[r * width + c] = BigInt(length + c);
+      for (let c = length; c < row.length; c++) ids[r * width + c - length] = BigInt(row[c]!);
+    });
+    const feed: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [n, width]),
+      attention_mask: new ort.Tensor('int64', mask, [n, length + width]),
+      position_ids: new ort.Tensor('int64', pos, [n, width]),
+    };
+    p.past.forEach((name, i) => (feed[name] = past[i]!));
+    const result = await cont.run(feed, [p.output]);
+    try {
+      return rows(result[p.output], p.output, n).values;
+    } finally {
+      for (const v of Object.values(result)) v.dispose();
+    }
+  }
+
+  return async (batch) => {
+    const views: Int32Array[] = [];
+    for (let r = 0, at = 0; r < batch.lengths.length; at += batch.lengths[r++]!) views.push(batch.ids.subarray(at, at + batch.lengths[r]!));
+    const held = [...cache.entries()];
+    const plan = planPrefixes(views, held.map((e) => e.ids), cache.recent(), opts);
+    const before = { bytes: cache.bytes, evictions: cache.evictions };
+    const stats: PrefixStats = { hits: 0, misses: 0, reusedTokens: 0, evictions: 0, bytesDelta: 0 };
+    const eligible = (r: number) => prefixCap(views[r]!, data.padTokenId) >= p.minTokens;
+    const parts: { rows: number[]; values: Float32Array; n: number }[] = [];
+    if (plan.plain.length > 0) {
+      const sub = plan.plain.length === views.length ? batch : packRows(plan.plain.map((r) => views[r]!));
+      const out = await whole(sub);
+      parts.push({ rows: plan.plain, values: out.logits, n: out.numLabels });
+      for (const r of plan.plain) {
+        if (!eligible(r)) continue;
+        stats.misses++;
+        cache.remember(views[r]!.slice());
+      }
+    }
+    for (const g of plan.groups) parts.push({ rows: g.rows, ...(await runGroup(g, views, held, stats)) });
+    const n = parts[0]!.n;
+    const logits = new Float32Array(views.length * n);
+    for (const part of parts) part.rows.forEach((r, j) => logits.set(part.values.subarray(j * n, (j + 1) * n), r * n));
+    stats.evictions = cache.evictions - before.evictions;
+    stats.bytesDelta = cache.bytes - before.bytes;
+    return { logits, numLabels: n, prefix: stats };
+  };
+
+  async function runGroup(g: PrefixGroup, views: Int32Array[], held: readonly { ids: Int32Array; value: Past }[], stats: PrefixStats): Promise<{ values: Float32Array; n: number }> {
+    let past: Past;
+    if ('held' in g.source) {
+      const entry = held[g.source.held]!;
+      const at = cache.entries().indexOf(entry as never);
+      if (at >= 0) cache.touch(at);
+      past = sliced(entry.value, g.length);
+      stats.hits += g.rows.length;
+      stats.reusedTokens += g.rows.length * g.length;
+    } else {
+      const ids = views[g.source.row]!.slice(0, g.length);
+      past = await runPrefix(ids);
+      cache.add(ids, past, bytesOf(past));
+      stats.misses += g.rows.length;
+      stats.reusedTokens += (g.rows.length - 1) * g.length;
+    }
+    const values = await runContinue(g.rows.map((r) => views[r]!), g.length, past);
+    return { values, n: values.length / g.rows.length };
+  }
+}
+
 await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
   let opened: { session: ort.InferenceSession; gpu?: GpuInfo; fallbackReason?: string };
   try {
@@ -198,31 +352,15 @@ await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
     inputs: describe(session.inputMetadata),
     outputs: describe(session.outputMetadata),
   };
+  const whole = (batch: TokenBatch) => runWhole(session, batch);
+  const reuse = data.prefix ? await openPrefixReuse(data.prefix, opened.fallbackReason ? 'cpu' : data.executionProvider, whole) : null;
   return {
     info,
     handler: {
       async handle(batch) {
-        const plan = data.outputs;
-        const result = await session.run(feeds(session, batch), plan.heads ? [plan.reward, plan.heads] : [plan.reward]);
-        try {
-          const t = result[plan.reward]!;
-          let out: BatchOutput;
-          if (t.dims.length === 3) {
-            out = { logits: new Float32Array(0), numLabels: 0, ...positions(t, batch, plan) };
-          } else {
-            const r = rows(t, plan.reward, batch);
-            out = { logits: r.values, numLabels: r.n };
-          }
-          if (plan.heads) {
-            const h = rows(result[plan.heads], plan.heads, batch);
-            out.heads = h.values;
-            out.numHeads = h.n;
-          }
-          const transfer = [out.logits, out.heads, out.positions, out.counts].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer);
-          return { result: out, transfer };
-        } finally {
-          for (const v of Object.values(result)) v.dispose();
-        }
+        const out = reuse ? await reuse(batch) : await whole(batch);
+        const transfer = [out.logits, out.heads, out.positions, out.counts].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer);
+        return { result: out, transfer };
       },
     },
   };

@@ -46,7 +46,7 @@ const rewardJsonSchema = z.strictObject({
     })
     .refine((s) => (s.positive_label === undefined) !== (s.candidates === undefined), 'give exactly one of positive_label (a 2-label head) and candidates (vocabulary tokens, the positive one first)')
     .optional(),
-  // Graphs that continue from a cached prefix (model:import --prefix-graphs); no route reads them yet.
+  // Graphs that continue from a cached prefix (model:import --prefix-graphs): PREFIX_REUSE.
   prefix_reuse: z
     .strictObject({
       layers: z.number().int().min(1),
@@ -144,6 +144,20 @@ export interface RewardSettings {
   readonly steps: StepSettings | null;
 }
 
+/**
+ * Graphs that continue from a cached prefix (reward.json `prefix_reuse`, written by model:import
+ * --prefix-graphs): `prefix` maps ids to each layer's keys and values (`present`, flattened
+ * k0, v0, k1, …); `continue` scores right-padded continuations from them (`past`, same order).
+ */
+export interface PrefixGraphs {
+  readonly prefixPath: string;
+  readonly present: readonly string[];
+  readonly continuePath: string;
+  readonly past: readonly string[];
+  /** [batch, labels], pooled as model.onnx pools. */
+  readonly output: string;
+}
+
 /** Everything read from a model folder, validated; the ONNX file itself is opened by the backend. */
 export interface ModelFolder {
   readonly name: string;
@@ -162,6 +176,8 @@ export interface ModelFolder {
   /** Special-token strings of tokenizer_config.json (bos_token, …), for the chat template. */
   readonly specialTokens: Readonly<Record<string, string>>;
   readonly reward: RewardSettings;
+  /** Present when the folder has prefix graphs. */
+  readonly prefixGraphs: PrefixGraphs | null;
   /** Where each resolved setting came from (reported by /v1/models, the startup log and model:check). */
   readonly sources: SettingSources;
 }
@@ -331,6 +347,17 @@ function parseWith<T extends z.ZodType>(schema: T, value: unknown, file: string)
  * The graph's size with its external data (`<graph>_data` beside it: `model.onnx_data`, as optimum
  * and model:import write it). Only stat calls: no descriptor is opened at startup for this.
  */
+/** Paths and flattened key/value names of reward.json `prefix_reuse`; both graphs must exist. */
+function prefixGraphs(dir: string, rwFile: string, p: NonNullable<z.infer<typeof rewardJsonSchema>['prefix_reuse']>): PrefixGraphs {
+  const file = (f: string) => {
+    const full = path.join(dir, f);
+    if (!fs.existsSync(full)) throw new ModelLoadError(rwFile, `prefix_reuse names ${f}, which is missing`);
+    return full;
+  };
+  const flat = (kv: { key: string; value: string }) => Array.from({ length: p.layers }, (_, i) => [kv.key, kv.value].map((n) => n.replaceAll('{i}', String(i)))).flat();
+  return { prefixPath: file(p.prefix.file), present: flat(p.prefix.present), continuePath: file(p.continue.file), past: flat(p.continue.past), output: p.continue.output };
+}
+
 function weightBytes(modelPath: string): number {
   const size = (p: string) => (fs.existsSync(p) ? fs.statSync(p).size : 0);
   return size(modelPath) + size(`${modelPath}_data`);
@@ -391,6 +418,7 @@ export function readModelFolder(dir: string, limits: FolderLimits): ModelFolder 
     tokenizerConfig,
     labels,
     padTokenId: pad.value,
+    prefixGraphs: rw.prefix_reuse ? prefixGraphs(dir, rwFile, rw.prefix_reuse) : null,
     reward: {
       inputFormat,
       template: rw.template ?? HH_TEMPLATE,

@@ -110,7 +110,7 @@ test('chat_template.jinja (what transformers 5 saves) takes priority over tokeni
   assert.equal(fileOnly.sources.input_format, 'chat_template.jinja');
 });
 
-test('reward.json prefix_reuse (model:import --prefix-graphs) is read for its shape and changes no setting', () => {
+test('reward.json prefix_reuse (model:import --prefix-graphs) is read for its graphs and changes no setting', () => {
   const kv = (stem: string) => ({ key: `${stem}.{i}.key`, value: `${stem}.{i}.value` });
   const prefixReuse = {
     layers: 2,
@@ -121,8 +121,21 @@ test('reward.json prefix_reuse (model:import --prefix-graphs) is read for its sh
     continue: { file: 'continue.onnx', inputs: ['input_ids', 'attention_mask', 'position_ids'], past: kv('past_key_values'), output: 'logits' },
   };
   const plain = read(modelDir({ files: { 'reward.json': json({ name: 'rm' }) } }));
-  const withGraphs = read(modelDir({ files: { 'reward.json': json({ name: 'rm', prefix_reuse: prefixReuse }) } }));
+  const graphs = { 'prefix.onnx': 'graph', 'continue.onnx': 'graph' };
+  const withGraphs = read(modelDir({ files: { 'reward.json': json({ name: 'rm', prefix_reuse: prefixReuse }), ...graphs } }));
   assert.deepEqual([withGraphs.reward, withGraphs.sources], [plain.reward, plain.sources]);
+  assert.equal(plain.prefixGraphs, null);
+  assert.deepEqual(
+    { ...withGraphs.prefixGraphs, prefixPath: path.basename(withGraphs.prefixGraphs!.prefixPath), continuePath: path.basename(withGraphs.prefixGraphs!.continuePath) },
+    {
+      prefixPath: 'prefix.onnx',
+      present: ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'],
+      continuePath: 'continue.onnx',
+      past: ['past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'],
+      output: 'logits',
+    },
+  );
+  assert.throws(() => read(modelDir({ files: { 'reward.json': json({ prefix_reuse: prefixReuse }), 'prefix.onnx': 'graph' } })), /prefix_reuse names continue\.onnx, which is missing/);
   const refused = (prefix_reuse: unknown, field: RegExp) =>
     assert.throws(() => read(modelDir({ files: { 'reward.json': json({ prefix_reuse }) } })), (err: unknown) => err instanceof ModelLoadError && field.test(err.message));
   refused({ ...prefixReuse, dtype: 'bfloat16' }, /reward\.json: field prefix_reuse\.dtype: /);
