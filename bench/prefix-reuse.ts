@@ -15,6 +15,7 @@
 // new, so the cache fills and evicts. Then the same 16 group items scored on both servers: max |Δ|.
 // Prints the figures and writes bench/results/<date>-prefix.json.
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
@@ -94,10 +95,21 @@ interface Load {
   non200: number;
 }
 
-async function postJson(base: string, route: string, body: unknown): Promise<{ status: number; json: { rewards?: number[] } }> {
-  const r = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: r.status, json: (await r.json()) as { rewards?: number[] } };
+/** POST over node:http: fetch gives up on headers after 300 s, and at 0.6B one group without reuse can take longer. */
+function postJson(base: string, route: string, body: unknown): Promise<{ status: number; json: { rewards?: number[] } }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${route}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { rewards?: number[] } }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
+const agent = new http.Agent({ keepAlive: true });
 
 /**
  * `GROUPS` closed loops of `round` (one group's requests, resolving to the items answered 200 and
