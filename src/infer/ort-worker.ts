@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { packRows } from '../util/pack-rows.js';
+import { packRows, rowViews } from '../util/pack-rows.js';
 import { serveWorker } from '../workers/serve-worker.js';
 import {
   READABLE_OUTPUT_TYPES,
@@ -20,7 +20,7 @@ import {
 } from './backend.js';
 import { checkCuda, CudaUnavailableError } from './cuda-check.js';
 import { float16ToFloat32, halfBits, halfToNumber } from './float16.js';
-import { PrefixCache } from './prefix-cache.js';
+import { PrefixCache, type PrefixEntry } from './prefix-cache.js';
 import { planPrefixes, prefixCap, type PrefixGroup } from './prefix-plan.js';
 
 /** What an ORT worker is started with. */
@@ -281,8 +281,7 @@ async function openPrefixReuse(p: PrefixReuse, provider: ExecutionProvider, whol
   }
 
   return async (batch) => {
-    const views: Int32Array[] = [];
-    for (let r = 0, at = 0; r < batch.lengths.length; at += batch.lengths[r++]!) views.push(batch.ids.subarray(at, at + batch.lengths[r]!));
+    const views = rowViews(batch);
     const held = [...cache.entries()];
     const plan = planPrefixes(views, held.map((e) => e.ids), cache.recent(), opts);
     const before = { bytes: cache.bytes, evictions: cache.evictions };
@@ -308,12 +307,11 @@ async function openPrefixReuse(p: PrefixReuse, provider: ExecutionProvider, whol
     return { logits, numLabels: n, prefix: stats };
   };
 
-  async function runGroup(g: PrefixGroup, views: Int32Array[], held: readonly { ids: Int32Array; value: Past }[], stats: PrefixStats): Promise<{ values: Float32Array; n: number }> {
+  async function runGroup(g: PrefixGroup, views: Int32Array[], held: readonly PrefixEntry<Past>[], stats: PrefixStats): Promise<{ values: Float32Array; n: number }> {
     let past: Past;
     if ('held' in g.source) {
       const entry = held[g.source.held]!;
-      const at = cache.entries().indexOf(entry as never);
-      if (at >= 0) cache.touch(at);
+      cache.touch(entry);
       past = sliced(entry.value, g.length);
       stats.hits += g.rows.length;
       stats.reusedTokens += g.rows.length * g.length;

@@ -37,10 +37,12 @@ export class PrefixCache<T> {
     return this.seen;
   }
 
-  /** Marks entry `i` (an index of entries()) as just used. */
-  touch(i: number): void {
-    const [e] = this.held.splice(i, 1);
-    this.held.unshift(e!);
+  /** Marks `entry` as just used; nothing if it was evicted meanwhile. */
+  touch(entry: PrefixEntry<T>): void {
+    const i = this.held.indexOf(entry);
+    if (i < 0) return;
+    this.held.splice(i, 1);
+    this.held.unshift(entry);
   }
 
   /** Holds a new prefix; false when it alone exceeds the bound. */

@@ -28,6 +28,17 @@ export function packRows(rows: readonly ArrayLike<number>[], typeRows?: readonly
   return typeIds ? { ids, lengths, typeIds } : { ids, lengths };
 }
 
+/** Each row's ids, as views of `p.ids` (no copy). */
+export function rowViews(p: PackedRows): Int32Array[] {
+  const out: Int32Array[] = [];
+  let at = 0;
+  for (const len of p.lengths) {
+    out.push(p.ids.subarray(at, at + len));
+    at += len;
+  }
+  return out;
+}
+
 /** The transferable buffers of packed rows. */
 export function packedBuffers(p: PackedRows): ArrayBuffer[] {
   const out = [p.ids.buffer, p.lengths.buffer];

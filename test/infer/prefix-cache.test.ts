@@ -9,7 +9,7 @@ test('least recently used first out, within the byte bound', () => {
   const c = new PrefixCache<string>(100);
   assert.ok(c.add(key(1), 'a', 40));
   assert.ok(c.add(key(2), 'b', 40));
-  c.touch(1); // a is now the most recent
+  c.touch(c.entries()[1]!); // a is now the most recent
   assert.deepEqual(names(c), ['a', 'b']);
   assert.ok(c.add(key(3), 'c', 40)); // 120 > 100: b goes
   assert.deepEqual(names(c), ['c', 'a']);
@@ -18,6 +18,10 @@ test('least recently used first out, within the byte bound', () => {
   assert.ok(c.add(key(4), 'd', 100)); // exactly the bound: both go
   assert.deepEqual(names(c), ['d']);
   assert.equal(c.evictions, 3);
+  const gone = c.entries()[0]!;
+  c.add(key(5), 'e', 100);
+  c.touch(gone); // evicted meanwhile: nothing
+  assert.deepEqual(names(c), ['e']);
 });
 
 test('a prefix larger than the bound is not held, and evicts nothing', () => {
