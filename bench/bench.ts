@@ -18,12 +18,15 @@
 // one round (every client answered once at the expected rate) and measures at least
 // --scale-seconds (10 with --quick) and two rounds, a round counted at most --scale-round-cap seconds.
 // --scale-prepare builds and imports only.
+// First import: L runs in this process, so it gets the malloc threshold the service starts with.
+import '../src/util/malloc-env.js';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
+import { batchTokenBudget } from '../src/core/runtime.js';
 import { projectRoot } from '../src/util/project-root.js';
 import { HH_DEV, loadHhItems } from './hh-data.js';
 import type { BenchContext, BenchOptions } from './lib/context.js';
@@ -125,7 +128,7 @@ const results: BenchResults = {
     TOKENIZER_WORKERS: config.tokenizerWorkers,
     TOKENIZER_LIBRARY: config.tokenizerLibrary,
     MAX_BATCH_SIZE: config.maxBatchSize,
-    MAX_BATCH_TOKENS: config.maxBatchTokens,
+    MAX_BATCH_TOKENS: batchTokenBudget(config, corpus.folder),
     MAX_WAIT_MS: config.maxWaitMs,
     MIN_PADDING_EFFICIENCY: config.minPaddingEfficiency,
     TOKENIZE_GATHER_MS: config.tokenizeGatherMs,

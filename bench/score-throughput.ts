@@ -9,7 +9,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Formatter } from '../src/format/format.js';
 import { loadConfig } from '../src/config.js';
-import { backendOptions } from '../src/core/runtime.js';
+import { backendOptions, batchTokenBudget } from '../src/core/runtime.js';
 import { TokenEncoder } from '../src/tokenize/token-encoder.js';
 import { loadHhItems } from './hh-data.js';
 import { fixedBatches, limitedBatches, loadCorpus, measureRate, withBackend } from './lib/limit.js';
@@ -38,7 +38,7 @@ const folder = corpus.folder;
 // at the service's own limits (size and size × longest), the rate the batcher can at best reach.
 const [fixedRate, limitedRate] = await withBackend(
   backendOptions(config, folder),
-  async (b) => [await measureRate(b, fixedBatches(corpus.rows, BATCH)), await measureRate(b, limitedBatches(corpus.rows, config.maxBatchSize, config.maxBatchTokens))],
+  async (b) => [await measureRate(b, fixedBatches(corpus.rows, BATCH)), await measureRate(b, limitedBatches(corpus.rows, config.maxBatchSize, batchTokenBudget(config, folder)))],
 );
 
 // The stall tokenizing one client request would cause if it ran on the event loop.
@@ -67,7 +67,7 @@ const lines = [
   `data: ${corpus.items.length} of ${items.length} HH items (the rest have a response over ${folder.reward.maxLength} tokens), mean ${f(corpus.tokens / corpus.items.length)} tokens after truncation to ${folder.reward.maxLength}`,
   `raw ORT, same workers, all items sorted by length, no HTTP:`,
   `  L  (batches of ${BATCH}): ${f(fixedRate)} items/s`,
-  `  L' (batches cut at the service's limits, ${config.maxBatchSize} items / ${config.maxBatchTokens} tokens): ${f(limitedRate)} items/s`,
+  `  L' (batches cut at the service's limits, ${config.maxBatchSize} items / ${batchTokenBudget(config, folder)} tokens): ${f(limitedRate)} items/s`,
   `service S (/score, ${CLIENTS} clients × ${BATCH} items, ${SECONDS} s): ${f(S.itemsPerSecond)} items/s` +
     `  S/L = ${f(S.itemsPerSecond / fixedRate, 3)}, S/L' = ${f(S.itemsPerSecond / limitedRate, 3)}`,
   `  request latency ms: p50 ${f(pct(S.latencies, 50))}, p99 ${f(pct(S.latencies, 99))} (${S.requests} requests, ${S.errors} not 200)`,

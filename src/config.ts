@@ -58,7 +58,14 @@ const SETTINGS = {
   MAX_BATCH_SIZE: { schema: int(1, 4096), default: '64', help: 'items per inference batch' },
   // On CPU a batch costs about its computed tokens whatever its size (measured: 4 × 512 tokens
   // runs as fast per token as 64 × 512), so a small budget that groups tightly by length wins.
-  MAX_BATCH_TOKENS: { schema: int(1, 1_048_576), default: '2048', help: 'batch size × longest item, per batch' },
+  // A wide model's batch of 2048 tokens makes activations above glibc's mmap threshold, mapped
+  // and faulted in afresh on every run: `auto` keeps them under it.
+  MAX_BATCH_TOKENS: {
+    schema: z.union([z.literal('auto'), int(1, 1_048_576)]),
+    default: 'auto',
+    help: "batch size × longest item, per batch; `auto` = 2048, or on CPU fewer for a wide model: as many as keep a batch's widest activation (config.json `hidden_size`/`intermediate_size` × 4 bytes per token) under 8 MiB",
+    more: "at or above glibc's mmap threshold (the server starts with 8 MiB) each activation is mapped on its own and page-faulted in again on every run; a 0.6B model (`intermediate_size` 3072) gets 682",
+  },
   MIN_PADDING_EFFICIENCY: {
     schema: z.coerce.number().min(0).max(1),
     default: '0.97',

@@ -107,6 +107,7 @@ async function main(): Promise<void> {
         intra_op_threads: layout.intraOpThreads,
         mem_arena: layout.memArena,
         spinning: layout.spinning,
+        max_batch_tokens: rt.maxBatchTokens,
         malloc_mmap_threshold: mallocSetting.threshold,
         prefix_reuse: prefixReuseOn(config, rt.folder),
         sources: rt.folder.sources,

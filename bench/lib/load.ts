@@ -9,6 +9,8 @@ export interface LoadOptions {
   /** Pre-serialized request bodies, sent round-robin (serializing per request would load the client). */
   bodies: readonly string[];
   itemsPerBody: number;
+  /** Tokens of each body's items (same order as `bodies`), to count tokens answered; see `bodyTokens`. */
+  tokensPerBody?: readonly number[];
   clients: number;
   /** Seconds measured (after `warmSeconds`). */
   seconds: number;
@@ -40,6 +42,8 @@ export interface LoadResult {
   /** `errors` by status. */
   statuses: Record<number, number>;
   itemsPerSecond: number;
+  /** Tokens of the items answered 200 in the window, per second; NaN without `tokensPerBody`. */
+  tokensPerSecond: number;
   /** Per-request latency, ms. */
   latencies: number[];
   /** /health/live latency, ms. */
@@ -53,9 +57,16 @@ export interface LoadResult {
 
 /** `/score` bodies of `perRequest` items each, cycling through `items`. */
 export function scoreBodies(items: readonly HhItem[], perRequest: number, count = Math.ceil(items.length / perRequest)): string[] {
-  return Array.from({ length: count }, (_, b) =>
-    JSON.stringify({ items: Array.from({ length: perRequest }, (_, i) => items[(b * perRequest + i) % items.length]!) }),
-  );
+  return bodiesOf(items, perRequest, count).map((b) => JSON.stringify({ items: b }));
+}
+
+/** Tokens of each body of `scoreBodies(items, perRequest, count)`, given each item's token count. */
+export function bodyTokens(tokens: readonly number[], perRequest: number, count = Math.ceil(tokens.length / perRequest)): number[] {
+  return bodiesOf(tokens, perRequest, count).map((b) => b.reduce((a, t) => a + t, 0));
+}
+
+function bodiesOf<T>(xs: readonly T[], perRequest: number, count: number): T[][] {
+  return Array.from({ length: count }, (_, b) => Array.from({ length: perRequest }, (_, i) => xs[(b * perRequest + i) % xs.length]!));
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
@@ -63,6 +74,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const http = new LoadClient(o.base);
   let next = 0;
   let items = 0;
+  let tokens = 0;
   let errors = 0;
   const statuses: Record<number, number> = {};
   const latencies: number[] = [];
@@ -87,7 +99,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     : undefined;
   const client = async (_: unknown, c: number) => {
     while (performance.now() < end && !cutDone) {
-      const body = o.bodies[next++ % o.bodies.length]!;
+      const b = next++ % o.bodies.length;
+      const body = o.bodies[b]!;
       const s = (sentAt[c] = performance.now());
       let status: number;
       try {
@@ -101,8 +114,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const done = performance.now();
       if (done < from || cutDone) continue;
       latencies.push(done - s);
-      if (status === 200) items += o.itemsPerBody;
-      else {
+      if (status === 200) {
+        items += o.itemsPerBody;
+        tokens += o.tokensPerBody?.[b] ?? NaN;
+      } else {
         errors++;
         statuses[status] = (statuses[status] ?? 0) + 1;
       }
@@ -132,7 +147,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   await Promise.all(edges);
   http.close();
   const seconds = ((o.cutAtEnd ? end : performance.now()) - from) / 1000;
-  return { seconds, items, requests: latencies.length, errors, statuses, itemsPerSecond: items / seconds, latencies, health, oldestUnansweredMs };
+  return { seconds, items, requests: latencies.length, errors, statuses, itemsPerSecond: items / seconds, tokensPerSecond: tokens / seconds, latencies, health, oldestUnansweredMs };
 }
 
 /** Seconds of warm-up load before a server's first measured run. */

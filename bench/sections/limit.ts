@@ -3,6 +3,7 @@ import type { BenchContext } from '../lib/context.js';
 import { serviceBackend } from '../lib/context.js';
 import { fixedBatches, limitedBatches, measureRate, withBackend } from '../lib/limit.js';
 import { repeat, spread, type Spread } from '../lib/stats.js';
+import { batchTokenBudget } from '../../src/core/runtime.js';
 
 export interface LimitResult {
   workers: number;
@@ -19,7 +20,8 @@ export interface LimitResult {
 export async function limitSection(ctx: BenchContext): Promise<LimitResult> {
   const { config, corpus, opts } = ctx;
   const fixed = fixedBatches(corpus.rows, opts.batch);
-  const limited = limitedBatches(corpus.rows, config.maxBatchSize, config.maxBatchTokens);
+  const maxBatchTokens = batchTokenBudget(config, corpus.folder);
+  const limited = limitedBatches(corpus.rows, config.maxBatchSize, maxBatchTokens);
   const backend = serviceBackend(ctx);
   const runs = await withBackend(backend, (b) =>
     repeat(opts.repeats, async () => {
@@ -34,7 +36,7 @@ export async function limitSection(ctx: BenchContext): Promise<LimitResult> {
     intraOpThreads: backend.intraOpThreads,
     batch: opts.batch,
     maxBatchSize: config.maxBatchSize,
-    maxBatchTokens: config.maxBatchTokens,
+    maxBatchTokens,
     L: spread(runs.map((r) => r.L)),
     Lprime: spread(runs.map((r) => r.Lprime)),
   };

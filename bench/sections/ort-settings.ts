@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { batchTokenBudget } from '../../src/core/runtime.js';
 import type { Backend, GraphOptimization } from '../../src/infer/backend.js';
 import { OrtBackend, type OrtBackendOptions } from '../../src/infer/ort-backend.js';
 import { Formatter } from '../../src/format/format.js';
@@ -96,7 +97,7 @@ interface Setting {
  */
 async function measureAll(ctx: BenchContext, settings: Setting[]): Promise<OrtRow[]> {
   const { config, corpus, opts } = ctx;
-  const batches = limitedBatches(corpus.rows, config.maxBatchSize, config.maxBatchTokens);
+  const batches = limitedBatches(corpus.rows, config.maxBatchSize, batchTokenBudget(config, corpus.folder));
   const backends: Backend[] = [];
   try {
     for (const s of settings) backends.push(await OrtBackend.create(s.opts));
@@ -171,7 +172,7 @@ export async function ortSettingsSection(ctx: BenchContext): Promise<OrtResult> 
     for (const { model, file } of [{ model: 'fp32', file: folder.modelPath }, ...int8]) {
       let batchDependence = 0;
       const r = await withBackend(serviceBackend(ctx, { modelPath: file }), async (b) => {
-        const batched = await rewards(b, pairRows, head, config.maxBatchSize, config.maxBatchTokens);
+        const batched = await rewards(b, pairRows, head, config.maxBatchSize, batchTokenBudget(config, folder));
         for (const [i, row] of pairRows.slice(0, ALONE).entries()) {
           const alone = await b.run(packRows([row]));
           batchDependence = Math.max(batchDependence, Math.abs(alone.logits[head]! - batched[i]!));

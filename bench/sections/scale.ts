@@ -6,7 +6,7 @@ import { backendOptions } from '../../src/core/runtime.js';
 import { loadHhItems, type HhItem } from '../hh-data.js';
 import type { BenchContext } from '../lib/context.js';
 import { fixedBatches, loadCorpus, measureRate, serviceEncoder, withBackend, type Corpus } from '../lib/limit.js';
-import { runLoad, scoreBodies, warmUp, WARM_SECONDS } from '../lib/load.js';
+import { bodyTokens, runLoad, scoreBodies, warmUp, WARM_SECONDS } from '../lib/load.js';
 import { scrape } from '../lib/metrics.js';
 import { ensureScaleModel, type QwenDims, type ScaleModel } from '../lib/scale-models.js';
 import { envOf, startServer, type BenchServer } from '../lib/server.js';
@@ -29,6 +29,13 @@ export interface ScaleLoad {
    * answered rate moves by a whole answer; this one counts every batch.
    */
   computedItemsPerSecond: number | null;
+  /**
+   * Tokens of the items answered in the window, per second. A window holds a few dozen items at
+   * real size, not the items L ran, so tokens/s is the fair comparison with L (and the long load).
+   */
+  tokensPerSecond: number;
+  /** Item tokens the server's model computed in the window (`reward_tokens_total{kind="real"}`), per second; null without it. */
+  computedTokensPerSecond: number | null;
   /** Answers in the window. */
   requests: number;
   p50Ms: number;
@@ -68,7 +75,7 @@ export interface ScaleModelResult {
   /** The HH items as this model's service tokenizes them. */
   corpus: { items: number; meanTokens: number };
   /** Raw ONNX Runtime with the service's session setup, server stopped; the best batch is L. */
-  limit: { workers: number; intraOpThreads: number; batch: number; itemsPerSecond: number; byBatch: { batch: number; items: number; itemsPerSecond: number }[] };
+  limit: { workers: number; intraOpThreads: number; batch: number; itemsPerSecond: number; tokensPerSecond: number; byBatch: { batch: number; items: number; itemsPerSecond: number; tokensPerSecond: number }[] };
   /** The service; its `long` load is items of about 1,000 to 4,000 tokens; the malloc threshold its process runs with. */
   service: ScaleServer & { mallocMmapThreshold: string | null; long: { items: number; minTokens: number; maxTokens: number; meanTokens: number } };
   /** D(256) against a queue too small for it, every client retrying at once on each refusal. */
@@ -127,6 +134,7 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
   const long = longItems(corpus);
   const parityItems = corpus.items.slice(0, PARITY_ITEMS);
   const drain = scoreBodies(corpus.items, 1, 1)[0]!;
+  const rowTokens = corpus.rows.map((r) => r.length);
 
   // The service with its defaults: only MODEL_DIR is set.
   const t0 = performance.now();
@@ -142,7 +150,7 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
     const loads: ScaleLoad[] = [];
     let rate = limit.itemsPerSecond;
     for (const [name, clients, per] of SERVICE_LOADS) {
-      const l = await measureLoad(ctx, { who: `${m.name} service`, server, name, bodies: scoreBodies(corpus.items, per), clients, per, rate, drain, counted: true });
+      const l = await measureLoad(ctx, { who: `${m.name} service`, server, name, bodies: scoreBodies(corpus.items, per), tokens: bodyTokens(rowTokens, per), clients, per, rate, drain, counted: true });
       loads.push(l);
       // The service's own rate sizes the loads after S.
       if (name === 'S' && l.itemsPerSecond > 0) rate = Math.min(rate, l.itemsPerSecond);
@@ -151,14 +159,14 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
     const t = performance.now();
     await warmUp(server.base, scoreBodies([long.items[LONG_ITEMS >> 1]!], 1), 1);
     const longRate = Math.min((rate * meanTokens) / long.meanTokens, 1000 / (performance.now() - t));
-    loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), clients: LONG_CLIENTS, per: 1, rate: longRate, drain, counted: true }));
+    loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), tokens: long.tokens, clients: LONG_CLIENTS, per: 1, rate: longRate, drain, counted: true }));
     const longInfo = { items: long.items.length, minTokens: long.minTokens, maxTokens: long.maxTokens, meanTokens: long.meanTokens };
     log(`  ${m.name} service long: ${longInfo.items} items of ${longInfo.minTokens}–${longInfo.maxTokens} tokens; peak RSS − weights ${mib(loads[loads.length - 1]!.peakRssBytes - folder.weightBytes)}`);
     service = { readySeconds, restRssBytes: rest, mallocMmapThreshold: envOf(server.proc.pid, 'MALLOC_MMAP_THRESHOLD_'), peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
   } finally {
     await server.stop();
   }
-  const storm = await retryStorm(ctx, m, corpus.items, service.loads.find((l) => l.name === 'D(256)')!.itemsPerSecond, drain);
+  const storm = await retryStorm(ctx, m, corpus, service.loads.find((l) => l.name === 'D(256)')!.itemsPerSecond, drain);
 
   // The same checkpoint in transformers, the service stopped.
   const t1 = performance.now();
@@ -176,7 +184,7 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
     log(`  ${m.name} transformers vs service rewards on ${parityItems.length} items: max |Δ| ${maxAbsDelta.toExponential(2)}`);
     const loads: ScaleLoad[] = [];
     for (const [name, clients, per] of TRANSFORMERS_LOADS) {
-      const l = await measureLoad(ctx, { who: `${m.name} transformers`, server: tf, name, bodies: scoreBodies(corpus.items, per), clients, per, rate, drain });
+      const l = await measureLoad(ctx, { who: `${m.name} transformers`, server: tf, name, bodies: scoreBodies(corpus.items, per), tokens: bodyTokens(rowTokens, per), clients, per, rate, drain });
       loads.push(l);
       if (name === 'S' && l.itemsPerSecond > 0) rate = l.itemsPerSecond;
     }
@@ -211,12 +219,12 @@ const STORM_SETTINGS = { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' };
  * What refusals cost: D(256) against a queue of 64 items, each client sending its next request as
  * soon as it is answered, 429 or not (a client retrying at once), against D(256) with defaults.
  */
-async function retryStorm(ctx: BenchContext, m: ScaleModel, items: HhItem[], rate: number, drain: string): Promise<ScaleModelResult['storm']> {
+async function retryStorm(ctx: BenchContext, m: ScaleModel, corpus: Corpus, rate: number, drain: string): Promise<ScaleModelResult['storm']> {
   const server = await startServer({ MODEL_DIR: m.modelDir, ...STORM_SETTINGS });
   try {
     await warmUp(server.base, [drain], 1);
     const settings = Object.entries(STORM_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' ');
-    const l = await measureLoad(ctx, { who: `${m.name} service (${settings})`, server, name: 'D(256) retrying', bodies: scoreBodies(items, 1), clients: 256, per: 1, rate, drain, counted: true });
+    const l = await measureLoad(ctx, { who: `${m.name} service (${settings})`, server, name: 'D(256) retrying', bodies: scoreBodies(corpus.items, 1), tokens: bodyTokens(corpus.rows.map((r) => r.length), 1), clients: 256, per: 1, rate, drain, counted: true });
     const refused = Object.values(l.errors).reduce((a, b) => a + b, 0);
     return { ...l, settings: STORM_SETTINGS, refusalsPerSecond: refused / l.seconds };
   } finally {
@@ -224,24 +232,32 @@ async function retryStorm(ctx: BenchContext, m: ScaleModel, items: HhItem[], rat
   }
 }
 
-/** S/L, D(64)/L, D(64) against transformers' D(64), and RSS above the weights, in one line. */
+/** S/L, D(64)/L, D(64) against transformers' D(64) (items/s, then tokens/s), the storm, and RSS above the weights, in one line. */
 export function scaleRatios(r: ScaleModelResult): string {
   const load = (s: ScaleServer, name: string) => s.loads.find((l) => l.name === name);
   const get = (s: ScaleServer, name: string) => load(s, name)?.itemsPerSecond ?? NaN;
-  const computed = (name: string) => load(r.service, name)?.computedItemsPerSecond ?? NaN;
+  const tok = (s: ScaleServer, name: string) => load(s, name)?.tokensPerSecond ?? NaN;
+  const computedTok = (name: string) => load(r.service, name)?.computedTokensPerSecond ?? NaN;
   const L = r.limit.itemsPerSecond;
+  const Lt = r.limit.tokensPerSecond;
   const longPeak = r.service.loads.find((l) => l.name === 'long')?.peakRssBytes ?? NaN;
+  const vsL = (name: string) => `${name}/L items ${f(get(r.service, name) / L, 3)}, tokens ${f(tok(r.service, name) / Lt, 3)} answered, ${f(computedTok(name) / Lt, 3)} computed`;
   return [
-    `S/L ${f(get(r.service, 'S') / L, 3)} answered, ${f(computed('S') / L, 3)} computed`,
-    `D(64)/L ${f(get(r.service, 'D(64)') / L, 3)} answered, ${f(computed('D(64)') / L, 3)} computed`,
-    `D(64)/transformers D(64) ${f(get(r.service, 'D(64)') / get(r.transformers, 'D(64)'), 2)}`,
-    `S/transformers S ${f(get(r.service, 'S') / get(r.transformers, 'S'), 2)}`,
-    `retry storm: D(256) retrying/D(256) ${f(r.storm.itemsPerSecond / get(r.service, 'D(256)'), 3)} (${f(r.storm.refusalsPerSecond, 1)} refusals/s)`,
+    vsL('S'),
+    vsL('D(64)'),
+    `D(64)/transformers D(64) items ${f(get(r.service, 'D(64)') / get(r.transformers, 'D(64)'), 2)}, tokens ${f(tok(r.service, 'D(64)') / tok(r.transformers, 'D(64)'), 2)}`,
+    `S/transformers S items ${f(get(r.service, 'S') / get(r.transformers, 'S'), 2)}, tokens ${f(tok(r.service, 'S') / tok(r.transformers, 'S'), 2)}`,
+    `retry storm: D(256) retrying/D(256) items ${f(r.storm.itemsPerSecond / get(r.service, 'D(256)'), 3)}, tokens ${f(r.storm.tokensPerSecond / tok(r.service, 'D(256)'), 3)} (${f(r.storm.refusalsPerSecond, 1)} refusals/s)`,
     `peak RSS − weights: service ${mib(r.service.peakRssBytes - r.weightBytes)} (long items ${mib(longPeak - r.weightBytes)}), transformers ${mib(r.transformers.peakRssBytes - r.weightBytes)} (no long items)`,
   ].join('; ');
 }
 
-/** L: every batch size that fits the time, on the same leading items, sorted by length within them. */
+/** `n` rows spread evenly over `rows` (every k-th), so their lengths are distributed as the whole corpus's. */
+function spreadRows(rows: readonly number[][], n: number): number[][] {
+  return Array.from({ length: Math.min(n, rows.length) }, (_, i) => rows[Math.floor((i * rows.length) / Math.min(n, rows.length))]!);
+}
+
+/** L: every batch size that fits the time, on items spread over the corpus, sorted by length within them. */
 async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus): Promise<ScaleModelResult['limit']> {
   const { opts, log } = ctx;
   const backend = backendOptions(ctx.config, corpus.folder);
@@ -252,13 +268,15 @@ async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus): P
     const byBatch: ScaleModelResult['limit']['byBatch'] = [];
     for (const batch of sizes) {
       const items = Math.min(corpus.rows.length, Math.max(2 * batch, Math.ceil((probe * opts.scaleSeconds) / 2 / batch) * batch));
-      const itemsPerSecond = await measureRate(b, fixedBatches(corpus.rows.slice(0, items), batch));
-      byBatch.push({ batch, items, itemsPerSecond });
-      log(`  ${m.name} L, batches of ${batch}: ${f(itemsPerSecond)} items/s (${items} items)`);
+      const rows = spreadRows(corpus.rows, items);
+      const itemsPerSecond = await measureRate(b, fixedBatches(rows, batch));
+      const tokensPerSecond = (itemsPerSecond * rows.reduce((a, r) => a + r.length, 0)) / items;
+      byBatch.push({ batch, items, itemsPerSecond, tokensPerSecond });
+      log(`  ${m.name} L, batches of ${batch}: ${f(itemsPerSecond)} items/s, ${f(tokensPerSecond, 0)} tokens/s (${items} items)`);
     }
-    const best = byBatch.reduce((a, x) => (x.itemsPerSecond > a.itemsPerSecond ? x : a));
-    log(`  ${m.name} L = ${f(best.itemsPerSecond)} items/s at batch ${best.batch} (${backend.workers} worker(s) × ${backend.intraOpThreads} thread(s))`);
-    return { workers: backend.workers, intraOpThreads: backend.intraOpThreads, batch: best.batch, itemsPerSecond: best.itemsPerSecond, byBatch };
+    const best = byBatch.reduce((a, x) => (x.tokensPerSecond > a.tokensPerSecond ? x : a));
+    log(`  ${m.name} L = ${f(best.itemsPerSecond)} items/s, ${f(best.tokensPerSecond, 0)} tokens/s at batch ${best.batch} (${backend.workers} worker(s) × ${backend.intraOpThreads} thread(s))`);
+    return { workers: backend.workers, intraOpThreads: backend.intraOpThreads, batch: best.batch, itemsPerSecond: best.itemsPerSecond, tokensPerSecond: best.tokensPerSecond, byBatch };
   });
 }
 
@@ -267,7 +285,7 @@ async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus): P
  * prompt (as further turns), the last one's reply as the response. A dialogue that would take an
  * item past LONG_MAX is left out of it.
  */
-function longItems(corpus: Corpus): { items: HhItem[]; minTokens: number; maxTokens: number; meanTokens: number } {
+function longItems(corpus: Corpus): { items: HhItem[]; tokens: number[]; minTokens: number; maxTokens: number; meanTokens: number } {
   const encode = serviceEncoder(corpus.folder);
   const items: HhItem[] = [];
   const tokens: number[] = [];
@@ -290,7 +308,7 @@ function longItems(corpus: Corpus): { items: HhItem[]; minTokens: number; maxTok
     items.push(item!);
     tokens.push(n);
   }
-  return { items, minTokens: Math.min(...tokens), maxTokens: Math.max(...tokens), meanTokens: tokens.reduce((a, b) => a + b, 0) / tokens.length };
+  return { items, tokens, minTokens: Math.min(...tokens), maxTokens: Math.max(...tokens), meanTokens: tokens.reduce((a, b) => a + b, 0) / tokens.length };
 }
 
 /** RSS a second after ready (the first second still settles allocations). */
@@ -313,6 +331,8 @@ interface LoadSpec {
   server: BenchServer;
   name: string;
   bodies: string[];
+  /** Tokens of each body's items. */
+  tokens: number[];
   clients: number;
   /** Items per request. */
   per: number;
@@ -331,18 +351,19 @@ interface LoadSpec {
  * cut. Then one request, awaited: a server that keeps computing the cut requests (transformers
  * does; the service drops those still queued) finishes them before the next load starts.
  */
-async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, clients, per, rate, drain, counted = false }: LoadSpec): Promise<ScaleLoad> {
+async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, tokens, clients, per, rate, drain, counted = false }: LoadSpec): Promise<ScaleLoad> {
   // A round is capped so that a run ends even if a server all but stalls (--scale-round-cap).
   const round = Math.min(ctx.opts.scaleRoundCap, (clients * per) / rate);
   const warmSeconds = Math.max(WARM_SECONDS, round);
   const seconds = Math.max(ctx.opts.scaleSeconds, 2 * round);
   ctx.log(`  ${who} ${name} (${clients} × ${per}): ${f(warmSeconds, 0)} s warm-up, ${f(seconds, 0)} s measured…`);
   let peak = 0;
-  const computed: Record<'start' | 'end', { at: number; items: number }> = { start: { at: NaN, items: NaN }, end: { at: NaN, items: NaN } };
+  const computed: Record<'start' | 'end', { at: number; items: number; tokens: number }> = { start: { at: NaN, items: NaN, tokens: NaN }, end: { at: NaN, items: NaN, tokens: NaN } };
   const r = await runLoad({
     base: s.base,
     bodies,
     itemsPerBody: per,
+    tokensPerBody: tokens,
     clients,
     warmSeconds,
     seconds,
@@ -350,7 +371,8 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, cl
     ...(counted && {
       atWindow: async (edge: 'start' | 'end') => {
         const at = performance.now();
-        computed[edge] = { at, items: (await scrape(s.base)).total('reward_inferred_items_total') };
+        const m = await scrape(s.base);
+        computed[edge] = { at, items: m.total('reward_inferred_items_total'), tokens: m.total('reward_tokens_total', 'kind="real"') };
       },
     }),
     sample: {
@@ -369,6 +391,8 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, cl
     seconds,
     itemsPerSecond: r.itemsPerSecond,
     computedItemsPerSecond: counted ? (computed.end.items - computed.start.items) / ((computed.end.at - computed.start.at) / 1000) : null,
+    tokensPerSecond: r.tokensPerSecond,
+    computedTokensPerSecond: counted ? (computed.end.tokens - computed.start.tokens) / ((computed.end.at - computed.start.at) / 1000) : null,
     requests: r.requests,
     p50Ms: pct(r.latencies, 50),
     p99Ms: pct(r.latencies, 99),
@@ -381,7 +405,7 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, cl
   await warmUp(s.base, [drain], 1);
   const drained = (performance.now() - t) / 1000;
   ctx.log(
-    `  ${who} ${name}: ${f(load.itemsPerSecond)} items/s${load.computedItemsPerSecond === null ? '' : ` (${f(load.computedItemsPerSecond)} computed)`}, p50 ${f(load.p50Ms, 0)} ms, p99 ${f(load.p99Ms, 0)} ms (${load.requests} answers), non-200 ${errors}, oldest unanswered ${f(load.oldestUnansweredMs, 0)} ms, peak RSS ${mib(load.peakRssBytes)}; drained in ${f(drained, 1)} s`,
+    `  ${who} ${name}: ${f(load.itemsPerSecond)} items/s${load.computedItemsPerSecond === null ? '' : ` (${f(load.computedItemsPerSecond)} computed)`}, ${f(load.tokensPerSecond, 0)} tokens/s${load.computedTokensPerSecond === null ? '' : ` (${f(load.computedTokensPerSecond, 0)} computed)`}, p50 ${f(load.p50Ms, 0)} ms, p99 ${f(load.p99Ms, 0)} ms (${load.requests} answers), non-200 ${errors}, oldest unanswered ${f(load.oldestUnansweredMs, 0)} ms, peak RSS ${mib(load.peakRssBytes)}; drained in ${f(drained, 1)} s`,
   );
   return load;
 }

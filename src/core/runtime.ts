@@ -8,6 +8,7 @@ import { modelMetrics, type Metrics } from '../metrics.js';
 import { ModelLoadError, readModelFolder, type ModelFolder } from '../model/model-folder.js';
 import { weightVector } from '../postprocess/postprocess.js';
 import { SLICE_LIMITS, TokenizerPool, tokenizeWorkerData } from '../tokenize/tokenizer-pool.js';
+import { MALLOC_MMAP_THRESHOLD } from '../util/malloc-threshold.js';
 import { checkPadding } from './padding-check.js';
 import { Scorer } from './scorer.js';
 
@@ -35,6 +36,8 @@ export interface ModelRuntime {
   readonly weights: number[] | null;
   /** Whether the tokenizer encodes text pairs (`"format": "pair"`). */
   readonly pairs: boolean;
+  /** MAX_BATCH_TOKENS as resolved for this model (see batchTokenBudget). */
+  readonly maxBatchTokens: number;
   readonly scorer: Scorer;
   readonly batcher: Batcher;
   readonly metrics: Metrics;
@@ -149,6 +152,24 @@ export function inferLayout(config: Config, weightBytes: number, cores = os.avai
   };
 }
 
+/** MAX_BATCH_TOKENS `auto` without a reason to go lower. */
+const DEFAULT_BATCH_TOKENS = 2048;
+/** Bytes per activation value: CPU sessions compute in fp32. */
+const ACTIVATION_BYTES = 4;
+
+/**
+ * MAX_BATCH_TOKENS for a model: as set, else 2048, or on CPU as many tokens as keep the model's
+ * widest activation of a batch under glibc's mmap threshold (MALLOC_MMAP_THRESHOLD, which the
+ * server starts with). At or above it each activation is mapped on its own and page-faulted in
+ * again on every run; below it, malloc reuses the same memory from run to run.
+ */
+export function batchTokenBudget(config: Config, folder: Pick<ModelFolder, 'activationWidth'>): number {
+  if (config.maxBatchTokens !== 'auto') return config.maxBatchTokens;
+  if (config.executionProvider === 'cuda' || folder.activationWidth === null) return DEFAULT_BATCH_TOKENS;
+  const underThreshold = Math.floor((Number(MALLOC_MMAP_THRESHOLD) - 1) / (folder.activationWidth * ACTIVATION_BYTES));
+  return Math.max(1, Math.min(DEFAULT_BATCH_TOKENS, underThreshold));
+}
+
 /** ORT backend options for a model folder as the service builds them from its config (the bench uses it too). */
 export function backendOptions(config: Config, folder: ModelFolder, metrics?: Metrics): OrtBackendOptions {
   return {
@@ -245,7 +266,8 @@ export async function createRuntime(
       throw new ModelLoadError(path.join(folder.dir, 'reward.json'), 'input_format "pair" needs a tokenizer with a pair template (post_processor)');
     }
     const own = modelMetrics(metrics, folder.name);
-    batcher = new Batcher(backend, { ...config, tokenizingShare: SLICE_LIMITS.maxItems }, own);
+    const maxBatchTokens = batchTokenBudget(config, folder);
+    batcher = new Batcher(backend, { ...config, maxBatchTokens, tokenizingShare: SLICE_LIMITS.maxItems }, own);
     metrics.addBusySource('tokenize', () => tokenizers.busyMs());
     metrics.addTokenCache(folder.name, () => tokenizers.cacheLookups());
     const measured = backend;
@@ -262,6 +284,7 @@ export async function createRuntime(
       headNames,
       weights,
       pairs: tokInfo.pairs,
+      maxBatchTokens,
       scorer,
       batcher,
       metrics,

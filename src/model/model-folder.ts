@@ -66,10 +66,24 @@ const tokenizerConfigSchema = z.looseObject({
   chat_template: z.unknown().optional(),
 });
 
+const widthFields = {
+  hidden_size: z.number().int().positive().nullish(),
+  intermediate_size: z.number().int().positive().nullish(),
+};
+
 const configJsonSchema = z.looseObject({
   id2label: z.record(z.string(), z.string()).optional(),
   pad_token_id: z.number().int().min(0).nullish(),
+  ...widthFields,
+  // Multimodal checkpoints nest the language model's config.
+  text_config: z.looseObject(widthFields).nullish(),
 });
+
+/** The widest per-token activation config.json names (hidden or MLP width), or null when it names none. */
+function activationWidth(config: z.infer<typeof configJsonSchema>): number | null {
+  const widths = [config, config.text_config ?? {}].flatMap((c) => [c.hidden_size, c.intermediate_size]).filter((w): w is number => typeof w === 'number');
+  return widths.length > 0 ? Math.max(...widths) : null;
+}
 
 /** config.json fields that bound the positions a model can read, in the order they are tried. */
 const POSITION_FIELDS = ['max_position_embeddings', 'n_positions', 'max_seq_len', 'max_sequence_length', 'seq_length', 'n_ctx'] as const;
@@ -178,6 +192,8 @@ export interface ModelFolder {
   readonly reward: RewardSettings;
   /** Present when the folder has prefix graphs. */
   readonly prefixGraphs: PrefixGraphs | null;
+  /** Values per token of the model's widest activation (config.json `hidden_size`, `intermediate_size`); null when unknown. */
+  readonly activationWidth: number | null;
   /** Where each resolved setting came from (reported by /v1/models, the startup log and model:check). */
   readonly sources: SettingSources;
 }
@@ -419,6 +435,7 @@ export function readModelFolder(dir: string, limits: FolderLimits): ModelFolder 
     labels,
     padTokenId: pad.value,
     prefixGraphs: rw.prefix_reuse ? prefixGraphs(dir, rwFile, rw.prefix_reuse) : null,
+    activationWidth: activationWidth(configJson),
     reward: {
       inputFormat,
       template: rw.template ?? HH_TEMPLATE,

@@ -8,10 +8,9 @@
 // glibc reads the variable once, at process start. So this module, imported first by server.ts,
 // re-executes the process with it set (process.execve: same pid, same arguments) unless the
 // environment already chose. Node 20 has no execve: there the server logs how to set it.
+import { MALLOC_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_ENV, thresholdFromEnv } from './malloc-threshold.js';
 
-/** The variable glibc reads, and the value the server starts with unless it is already set. */
-export const MALLOC_MMAP_THRESHOLD_ENV = 'MALLOC_MMAP_THRESHOLD_';
-export const MALLOC_MMAP_THRESHOLD = '8388608';
+export { MALLOC_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_ENV, thresholdFromEnv };
 
 /** How this process's malloc threshold was chosen. */
 export interface MallocSetting {
@@ -24,14 +23,6 @@ export interface MallocSetting {
 }
 
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
-
-/** The threshold `env` already sets, directly or through GLIBC_TUNABLES. */
-export function thresholdFromEnv(env: NodeJS.ProcessEnv): string | null {
-  const direct = env[MALLOC_MMAP_THRESHOLD_ENV];
-  if (direct !== undefined && direct !== '') return direct;
-  const tunable = /(?:^|:)glibc\.malloc\.mmap_threshold=([^:]*)/.exec(env.GLIBC_TUNABLES ?? '');
-  return tunable ? tunable[1]! : null;
-}
 
 function ensureMallocThreshold(): MallocSetting {
   const set = thresholdFromEnv(process.env);

@@ -66,7 +66,7 @@ function describe(rt: ModelRuntime, c: Config, created: number) {
     sources: folder.sources,
     batching: {
       max_batch_size: c.maxBatchSize,
-      max_batch_tokens: c.maxBatchTokens,
+      max_batch_tokens: rt.maxBatchTokens,
       max_wait_ms: c.maxWaitMs,
       max_queue_items: c.maxQueueItems,
       workers: backend.concurrency,
