@@ -66,22 +66,21 @@ const tokenizerConfigSchema = z.looseObject({
   chat_template: z.unknown().optional(),
 });
 
-const widthFields = {
-  hidden_size: z.number().int().positive().nullish(),
-  intermediate_size: z.number().int().positive().nullish(),
-};
+// Read for sizing only (batchTokenBudget): a value that is not a positive integer is ignored, never refused.
+const widthFields = { hidden_size: z.unknown().optional(), intermediate_size: z.unknown().optional() };
 
 const configJsonSchema = z.looseObject({
   id2label: z.record(z.string(), z.string()).optional(),
   pad_token_id: z.number().int().min(0).nullish(),
   ...widthFields,
   // Multimodal checkpoints nest the language model's config.
-  text_config: z.looseObject(widthFields).nullish(),
+  text_config: z.unknown().optional(),
 });
 
 /** The widest per-token activation config.json names (hidden or MLP width), or null when it names none. */
 function activationWidth(config: z.infer<typeof configJsonSchema>): number | null {
-  const widths = [config, config.text_config ?? {}].flatMap((c) => [c.hidden_size, c.intermediate_size]).filter((w): w is number => typeof w === 'number');
+  const text = typeof config.text_config === 'object' && config.text_config !== null ? (config.text_config as Record<string, unknown>) : {};
+  const widths = [config.hidden_size, config.intermediate_size, text.hidden_size, text.intermediate_size].filter((w): w is number => Number.isInteger(w) && (w as number) > 0);
   return widths.length > 0 ? Math.max(...widths) : null;
 }
 

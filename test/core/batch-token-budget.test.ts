@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { readModelFolder } from '../../src/model/model-folder.js';
 import { FIXTURES, filler, modelDir, recordingBackend, startApp } from '../helpers/app.js';
 
 // A folder whose config.json names a 0.6B-wide MLP (the graph itself is the tiny fixture's):
@@ -37,4 +38,11 @@ test('MAX_BATCH_TOKENS auto cuts a wide model\'s batches under the malloc thresh
   for (const [i, r] of auto.rewards.entries()) assert.ok(Math.abs(r - set.rewards[i]!) < 1e-5, `item ${i}: ${r} vs ${set.rewards[i]}`);
   const narrow = await batchesOf({ MODEL_DIR: path.join(FIXTURES, 'models', 'qwen3-rm') });
   assert.equal(narrow.budget, 2048);
+});
+
+test('the width comes from config.json, a nested text_config included; a value that is not a positive integer is ignored, not refused', () => {
+  const width = (cfg: Record<string, unknown>) => readModelFolder(modelDir({ from: 'qwen3-rm', files: { 'config.json': JSON.stringify({ ...config, ...cfg }) } }), { maxLengthCap: 8192 }).activationWidth;
+  assert.equal(width({}), 48);
+  assert.equal(width({ hidden_size: undefined, intermediate_size: undefined, text_config: { hidden_size: 2560, intermediate_size: 10240 } }), 10240);
+  assert.equal(width({ hidden_size: 'wide', intermediate_size: -3 }), null);
 });
