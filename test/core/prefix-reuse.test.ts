@@ -137,3 +137,37 @@ describe('PREFIX_REUSE=off', () => {
     assert.equal(await metric(t, 'reward_prefix_cache_lookups_total'), 0);
   });
 });
+
+// The same checkpoint imported with --dtype fp16 (build.py imports both): prefix.onnx returns
+// float16 keys and values, which the worker holds and feeds back as they came.
+describe('prefix reuse in fp16: within 1e-2 of transformers, and equal to the model without reuse', () => {
+  const FP16 = { ...SETTINGS, MODEL_DIR: path.join(FIXTURES, 'models', 'qwen3-rm-prefix-fp16') };
+  const rows = all.filter((x) => x.tokens <= reference.max_length);
+  const FP16_TOLERANCE = 1e-2;
+
+  async function rewardsWith(reuse: 'auto' | 'off'): Promise<{ batch: number[]; oneItem: number[]; reused: number; hits: number }> {
+    const t = await startApp({ ...FP16, PREFIX_REUSE: reuse });
+    try {
+      const r = await post(t.app, '/score', { items: rows.map((x) => x.item) });
+      assert.equal(r.status, 200);
+      const oneItem: number[] = [];
+      for (const row of cases.grpo!) oneItem.push((await post(t.app, '/score', { items: [row.item] })).body.rewards[0]);
+      return { batch: r.body.rewards, oneItem, reused: await metric(t, 'reward_prefix_reused_tokens_total'), hits: await metric(t, 'reward_prefix_cache_lookups_total', 'result="hit"') };
+    } finally {
+      await t.close();
+    }
+  }
+
+  test('one batch of every case and a GRPO group as one-item requests', async () => {
+    const on = await rewardsWith('auto');
+    const off = await rewardsWith('off');
+    assert.ok(on.reused > 7 * 300 && on.hits >= 7, `prefixes reused: ${on.reused} positions, ${on.hits} hits`);
+    assert.equal(off.reused, 0);
+    const close = (got: number[], want: number[], what: string) =>
+      got.forEach((r, i) => assert.ok(Math.abs(r - want[i]!) <= FP16_TOLERANCE, `${what} item ${i}: ${r} vs ${want[i]}`));
+    close(on.batch, rows.map((x) => x.reward), 'fp16 with reuse vs transformers fp32');
+    close(on.oneItem, cases.grpo!.map((x) => x.reward), 'fp16 one-item with reuse vs transformers fp32');
+    close(on.batch, off.batch, 'fp16 with reuse vs without');
+    close(on.oneItem, off.oneItem, 'fp16 one-item with reuse vs without');
+  });
+});

