@@ -52,6 +52,22 @@ export interface PrefixReuse {
 
 const data = workerData as OrtWorkerData;
 
+// onnxruntime-node reads a float16 input only as Uint16Array bits: fed a Float16Array (what
+// onnxruntime-common makes of float16 data wherever the class exists, as on Node 24) it fails
+// with "not enough space". onnxruntime-common picks the class once, at its first tensor, so that
+// first tensor is made with the class hidden: float16 keys and values stay bits, as on Node 20.
+keepFloat16AsBits();
+function keepFloat16AsBits(): void {
+  const g = globalThis as { Float16Array?: unknown };
+  const f16 = g.Float16Array;
+  delete g.Float16Array;
+  try {
+    new ort.Tensor('float32', new Float32Array(1), [1]);
+  } finally {
+    if (f16 !== undefined) g.Float16Array = f16;
+  }
+}
+
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
   return meta.map((m) => (m.isTensor ? { name: m.name, shape: [...m.shape], type: m.type } : { name: m.name, shape: [] }));
 }
