@@ -166,7 +166,7 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
   } finally {
     await server.stop();
   }
-  const storm = await retryStorm(ctx, m, corpus, service.loads.find((l) => l.name === 'D(256)')!.itemsPerSecond, drain);
+  const storm = await retryStorm(ctx, m, corpus.items, rowTokens, service.loads.find((l) => l.name === 'D(256)')!.itemsPerSecond, drain);
 
   // The same checkpoint in transformers, the service stopped.
   const t1 = performance.now();
@@ -219,12 +219,12 @@ const STORM_SETTINGS = { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' };
  * What refusals cost: D(256) against a queue of 64 items, each client sending its next request as
  * soon as it is answered, 429 or not (a client retrying at once), against D(256) with defaults.
  */
-async function retryStorm(ctx: BenchContext, m: ScaleModel, corpus: Corpus, rate: number, drain: string): Promise<ScaleModelResult['storm']> {
+async function retryStorm(ctx: BenchContext, m: ScaleModel, items: HhItem[], rowTokens: number[], rate: number, drain: string): Promise<ScaleModelResult['storm']> {
   const server = await startServer({ MODEL_DIR: m.modelDir, ...STORM_SETTINGS });
   try {
     await warmUp(server.base, [drain], 1);
     const settings = Object.entries(STORM_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' ');
-    const l = await measureLoad(ctx, { who: `${m.name} service (${settings})`, server, name: 'D(256) retrying', bodies: scoreBodies(corpus.items, 1), tokens: bodyTokens(corpus.rows.map((r) => r.length), 1), clients: 256, per: 1, rate, drain, counted: true });
+    const l = await measureLoad(ctx, { who: `${m.name} service (${settings})`, server, name: 'D(256) retrying', bodies: scoreBodies(items, 1), tokens: bodyTokens(rowTokens, 1), clients: 256, per: 1, rate, drain, counted: true });
     const refused = Object.values(l.errors).reduce((a, b) => a + b, 0);
     return { ...l, settings: STORM_SETTINGS, refusalsPerSecond: refused / l.seconds };
   } finally {
