@@ -44,7 +44,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--pairs", default=DEFAULT_PAIRS, help="HH-RLHF pairs (jsonl[.gz] of {chosen, rejected}) for the int8 agreement check")
     ap.add_argument("--pairs-limit", type=int, default=177, help="at most this many pairs for the int8 check (default 177)")
     ap.add_argument("--external-data", action="store_true", help="keep the weights in model.onnx_data even under 1.8 GB (always above)")
-    ap.add_argument("--prefix-graphs", action="store_true", help="also write prefix.onnx and continue.onnx: run a prompt once, then score continuations from its keys and values (decoders)")
+    ap.add_argument("--prefix-graphs", action="store_true", help="also write continue.onnx: run a prompt once, then score continuations from its keys and values (decoders)")
     ap.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists (only once the import has passed)")
     args = ap.parse_args(argv)
     if args.quantize and args.dtype != "fp32":
@@ -201,18 +201,18 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
     prefix_reuse = None
     if args.prefix_graphs:
         t = time.perf_counter()
-        prefix_path, continue_path, contract = _step("torch.onnx.export (prefix graphs)", lambda: px.export(ck, model, scratch))
-        graphs = {"model.onnx": os.path.join(graph_dir, "model.onnx"), px.PREFIX: prefix_path, px.CONTINUE: continue_path}
+        continue_path, contract = _step("torch.onnx.export (prefix graphs)", lambda: px.export(ck, model, scratch))
+        graphs = {"model.onnx": os.path.join(graph_dir, "model.onnx"), px.CONTINUE: continue_path}
         alone = _step("writing the graphs", lambda: px.share_weights(graphs, out))
         graph_dir = out
-        exported.update(external_data=True, files=["model.onnx", px.DATA, px.PREFIX, px.CONTINUE])
+        exported.update(external_data=True, files=["model.onnx", px.DATA, px.CONTINUE])
         reward_json["prefix_reuse"] = contract
         _write_reward_json(out, reward_json)
         timings["prefix_export_s"] = time.perf_counter() - t
         shared = os.path.getsize(os.path.join(out, px.DATA))
         prefix_reuse = {"contract": contract, "weight_bytes": {"shared": shared, "each_alone": alone}}
-        say(f"exported {px.PREFIX}, {px.CONTINUE} ({contract['layers']} layers × {contract['kv_heads']} kv heads × {contract['head_dim']}, {contract['dtype']}) in {timings['prefix_export_s']:.1f} s; "
-            f"the three graphs share {shared / 1e6:.1f} MB of weights in {px.DATA} ({sum(alone.values()) / 1e6:.1f} MB apart)")
+        say(f"exported {px.CONTINUE} ({contract['layers']} layers × {contract['kv_heads']} kv heads × {contract['head_dim']}, {contract['dtype']}) in {timings['prefix_export_s']:.1f} s; "
+            f"it and model.onnx share {shared / 1e6:.1f} MB of weights in {px.DATA} ({sum(alone.values()) / 1e6:.1f} MB apart)")
     del model
 
     t = time.perf_counter()
@@ -237,7 +237,7 @@ def _import(args: argparse.Namespace, out: str, scratch: str) -> dict:
         if failed:
             worst = max(failed, key=lambda c: c["max_abs_diff"])
             vs_model = f", and from model.onnx by {worst['max_abs_diff_vs_model_onnx']:.3g}" if "max_abs_diff_vs_model_onnx" in worst else ""
-            raise ImportRefused("verification", f"prefix.onnx + continue.onnx differ from transformers by {worst['max_abs_diff']:.3g} ({worst['what']}), "
+            raise ImportRefused("verification", f"continue.onnx differs from transformers by {worst['max_abs_diff']:.3g} ({worst['what']}), "
                                 f"beyond {TOLERANCE[dtype]:g} for {dtype}{vs_model}; import without --prefix-graphs")
 
     int8 = None

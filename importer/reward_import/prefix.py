@@ -1,19 +1,20 @@
-"""Graphs that continue from a cached prefix (`--prefix-graphs`): `prefix.onnx` runs a prompt once
-and returns every layer's keys and values; `continue.onnx` scores continuations of it from those,
-pooled at each continuation's last real token as the model's own forward pools. Weights are
-stored once, in the `model.onnx_data` that model.onnx reads too.
+"""The graph that continues from a cached prefix (`--prefix-graphs`): `continue.onnx` runs token ids
+from a past of every layer's keys and values, returns the model's own pooled logits (at each row's
+last real token) and the keys and values of past + ids. One graph serves all three uses, so a
+worker holds one copy of the weights: with an empty past (length 0) it scores whole rows and
+computes a prompt's keys and values; with a held past it scores continuations of it. Its weights
+are stored once, in the `model.onnx_data` that model.onnx reads too.
 
 Contract (also in reward.json `prefix_reuse` and importer/README.md):
 
-- prefix.onnx: `input_ids` int64 [prefix_batch, past_sequence_length], every token real (no
-  padding); outputs `present.{i}.key` / `present.{i}.value` [prefix_batch, kv_heads,
-  past_sequence_length, head_dim] for each layer i, in the graph's dtype.
-- continue.onnx: `input_ids` int64 [batch, sequence_length], right-padded with the pad id;
+- inputs: `input_ids` int64 [batch, sequence_length], right-padded with the pad id;
   `attention_mask` int64 [batch, past_sequence_length + sequence_length], 1 over the whole past and
-  the real continuation tokens; `position_ids` int64 [batch, sequence_length], P, P+1, … (P the
-  past length); `past_key_values.{i}.key` / `.value` [past_batch, kv_heads, past_sequence_length,
-  head_dim] with past_batch 1 (broadcast to the batch inside the graph) or batch; output `logits`
-  [batch, num_labels]."""
+  the real tokens; `position_ids` int64 [batch, sequence_length], P, P+1, … (P the past length);
+  `past_key_values.{i}.key` / `.value` [past_batch, kv_heads, past_sequence_length, head_dim] in
+  the graph's dtype, with past_batch 1 (broadcast to the batch inside the graph) or batch, and
+  past_sequence_length 0 for no past.
+- outputs: `logits` [batch, num_labels]; `present.{i}.key` / `.value` [batch, kv_heads,
+  past_sequence_length + sequence_length, head_dim] (read for a prefix: every token of it real)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from .checkpoint import Checkpoint
 from .export import OPSET
 from .samples import Item
 
-PREFIX, CONTINUE = "prefix.onnx", "continue.onnx"
+CONTINUE = "continue.onnx"
 DATA = "model.onnx_data"
 PRESENT = {"key": "present.{i}.key", "value": "present.{i}.value"}
 PAST = {"key": "past_key_values.{i}.key", "value": "past_key_values.{i}.value"}
@@ -46,21 +47,17 @@ def _cache():
     return DynamicCache()
 
 
-class _Prefix(torch.nn.Module):
-    """input_ids → each layer's keys and values, flattened (k0, v0, k1, v1, …)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.base = getattr(model, model.base_model_prefix)
-
-    def forward(self, input_ids):
-        cache = _cache()
-        self.base(input_ids=input_ids, past_key_values=cache, use_cache=True)
-        return tuple(t for layer in cache.layers for t in (layer.keys, layer.values))
+def _present(model, input_ids) -> tuple:
+    """Each layer's keys and values of input_ids, flattened (k0, v0, k1, v1, …): an example past."""
+    cache = _cache()
+    with torch.no_grad():
+        getattr(model, model.base_model_prefix)(input_ids=input_ids, past_key_values=cache, use_cache=True)
+    return tuple(t for layer in cache.layers for t in (layer.keys, layer.values))
 
 
 class _Continue(torch.nn.Module):
-    """The model's own forward (its pooling) on a continuation, its past broadcast to the batch."""
+    """The model's own forward (its pooling) on a continuation, its past broadcast to the batch;
+    returns the logits, then each layer's keys and values of past + continuation (k0, v0, …)."""
 
     def __init__(self, model, layers: int):
         super().__init__()
@@ -73,8 +70,9 @@ class _Continue(torch.nn.Module):
         for i in range(self.layers):
             # A past of batch 1 is shared by every continuation without the caller copying it.
             cache.update(past[2 * i].expand(batch, -1, -1, -1), past[2 * i + 1].expand(batch, -1, -1, -1), i)
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                          past_key_values=cache, use_cache=True, return_dict=True).logits
+        logits = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                            past_key_values=cache, use_cache=True, return_dict=True).logits
+        return (logits, *(t for layer in cache.layers for t in (layer.keys, layer.values)))
 
 
 def names(layers: int, pattern: dict[str, str]) -> list[str]:
@@ -95,25 +93,17 @@ def _export(module, args: tuple, path: str, inputs: list[str], outputs: list[str
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
 
 
-def export(ck: Checkpoint, model, scratch: str) -> tuple[str, str, dict]:
-    """Trace prefix.onnx and continue.onnx into scratch; return their paths and the contract for
-    reward.json. The examples differ in length and batch from what the graphs will be run on, and
-    no length is 1, so that no size is frozen into the trace."""
+def export(ck: Checkpoint, model, scratch: str) -> tuple[str, dict]:
+    """Trace continue.onnx into scratch; return its path and the contract for reward.json. The
+    example differs in past length and batch from what the graph will be run on, and no length is
+    0 or 1, so that no size is frozen into the trace."""
     text = model.config.get_text_config()
     layers = int(text.num_hidden_layers)
-    prefix = _Prefix(model)
-    ids = _example_ids(ck, (1, 7), seed=1)
-    with torch.no_grad():
-        present = prefix(ids)
-    if len(present) != 2 * layers:
-        raise ValueError(f"the cache holds {len(present) // 2} layers, the config names {layers}")
-    _, kv_heads, _, head_dim = present[0].shape
-    dtype = {torch.float32: "float32", torch.float16: "float16"}[present[0].dtype]
-    out_names = names(layers, PRESENT)
-    # A folder each: above 2 GB the exporter writes a file per tensor, named after it, beside the graph.
-    prefix_path = os.path.join(tempfile.mkdtemp(dir=scratch), PREFIX)
-    _export(prefix, (ids,), prefix_path, ["input_ids"], out_names,
-            {"input_ids": {0: "prefix_batch", 1: "past_sequence_length"}, **{n: {0: "prefix_batch", 2: "past_sequence_length"} for n in out_names}})
+    past = _present(model, _example_ids(ck, (1, 7), seed=1))
+    if len(past) != 2 * layers:
+        raise ValueError(f"the cache holds {len(past) // 2} layers, the config names {layers}")
+    _, kv_heads, _, head_dim = past[0].shape
+    dtype = {torch.float32: "float32", torch.float16: "float16"}[past[0].dtype]
 
     # Two continuations (the second right-padded) on a past of batch 1.
     cont = _example_ids(ck, (2, 5), seed=2)
@@ -121,18 +111,19 @@ def export(ck: Checkpoint, model, scratch: str) -> tuple[str, str, dict]:
     mask = torch.ones(2, 7 + 5, dtype=torch.int64)
     mask[1, 7 + 3 :] = 0
     positions = torch.arange(7, 7 + 5).unsqueeze(0).expand(2, -1).contiguous()
-    past_names = names(layers, PAST)
+    past_names, present_names = names(layers, PAST), names(layers, PRESENT)
+    # Its own folder: above 2 GB the exporter writes a file per tensor, named after it, beside the graph.
     continue_path = os.path.join(tempfile.mkdtemp(dir=scratch), CONTINUE)
     axes = {"input_ids": {0: "batch_size", 1: "sequence_length"}, "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
             "position_ids": {0: "batch_size", 1: "sequence_length"}, "logits": {0: "batch_size"},
-            **{n: {0: "past_batch", 2: "past_sequence_length"} for n in past_names}}
-    _export(_Continue(model, layers), (cont, mask, positions, *present), continue_path, CONTINUE_INPUTS + past_names, ["logits"], axes)
+            **{n: {0: "past_batch", 2: "past_sequence_length"} for n in past_names},
+            **{n: {0: "batch_size", 2: "total_sequence_length"} for n in present_names}}
+    _export(_Continue(model, layers), (cont, mask, positions, *past), continue_path, CONTINUE_INPUTS + past_names, ["logits", *present_names], axes)
     contract = {
         "layers": layers, "kv_heads": int(kv_heads), "head_dim": int(head_dim), "dtype": dtype,
-        "prefix": {"file": PREFIX, "inputs": ["input_ids"], "present": dict(PRESENT)},
-        "continue": {"file": CONTINUE, "inputs": list(CONTINUE_INPUTS), "past": dict(PAST), "output": "logits"},
+        "continue": {"file": CONTINUE, "inputs": list(CONTINUE_INPUTS), "past": dict(PAST), "present": dict(PRESENT), "output": "logits"},
     }
-    return prefix_path, continue_path, contract
+    return continue_path, contract
 
 
 #: Tensors below this many bytes stay inside their graph (shape constants and the like).
@@ -146,7 +137,7 @@ def _align(offset: int, size: int) -> int:
 
 def share_weights(graphs: dict[str, str], out_dir: str) -> dict[str, int]:
     """Write each graph (name in out_dir → traced path) with its large tensors in one
-    out_dir/model.onnx_data, each distinct tensor (dtype, shape, bytes) stored once: the three
+    out_dir/model.onnx_data, each distinct tensor (dtype, shape, bytes) stored once: the
     graphs trace the same weights. Returns the bytes each graph's weights would take alone."""
     data_path = os.path.join(out_dir, DATA)
     stored: dict[tuple, tuple[int, int]] = {}
@@ -187,9 +178,9 @@ def _set_external(t: onnx.TensorProto, offset: int, length: int) -> None:
 
 @dataclass
 class Run:
-    """One prefix.onnx + continue.onnx run: the past rows (one, shared by every continuation, or
-    one per continuation; all of one length), the continuations, and transformers' logits of each
-    whole item (past + continuation) scored alone."""
+    """One prefix run and its continuations through continue.onnx: the past rows (one, shared by
+    every continuation, or one per continuation; all of one length, 0 for none), the continuations,
+    and transformers' logits of each whole item (past + continuation) scored alone."""
 
     past: list[list[int]]
     continuations: list[list[int]]
@@ -229,6 +220,8 @@ def cases(ck: Checkpoint, model, items: list[Item], ref: list[np.ndarray]) -> li
     pad = ck.pad_token_id
     real = [(it, r, _last_real(it.ids, pad)) for it, r in zip(items, ref)]
     real = [(it, r, last) for it, r, last in real if last >= 1]
+    whole = Case("no-past", "all items whole in one right-padded batch from an empty past, as rows without a shared prefix are served", [
+        Run([[]], [it.ids for it, _, _ in real], [r for _, r, _ in real])])
     half = Case("split-half", "each item alone, its first half as the prefix", [
         Run([it.ids[: last // 2 + 1]], [it.ids[last // 2 + 1 :]], [r]) for it, r, last in real])
     one = Case("continuation-1", "each item alone, its last real token as the continuation", [
@@ -258,29 +251,43 @@ def cases(ck: Checkpoint, model, items: list[Item], ref: list[np.ndarray]) -> li
         Case("prefix-1", f"a 1-token prefix and continuations of {len(base) - 1}, 1 and {(len(base) - 1) // 3} tokens in one batch (past batch 1)",
              [shared(1, [len(base) - 1, 1, (len(base) - 1) // 3])]),
     ]
-    return [c for c in [half, one, rows, *shared_cases] if all(run.continuations for run in c.runs)]
+    return [c for c in [whole, half, one, rows, *shared_cases] if all(run.continuations for run in c.runs)]
 
 
-def _run(psess, csess, pad: int, layers: int, run: Run) -> list[np.ndarray]:
-    past = np.array(run.past, dtype=np.int64)
-    present = dict(zip([o.name for o in psess.get_outputs()], psess.run(None, {"input_ids": past})))
-    p, batch, width = past.shape[1], len(run.continuations), max(len(c) for c in run.continuations)
+def _feeds(contract: dict, pad: int, past: list[np.ndarray], past_len: int, rows: list[list[int]]) -> dict:
+    """continue.onnx's inputs: `rows` right-padded, continued from `past` (flattened k0, v0, …)."""
+    batch, width = len(rows), max(len(r) for r in rows)
     ids = np.full((batch, width), pad, dtype=np.int64)
-    mask = np.zeros((batch, p + width), dtype=np.int64)
-    mask[:, :p] = 1
-    for r, c in enumerate(run.continuations):
+    mask = np.zeros((batch, past_len + width), dtype=np.int64)
+    mask[:, :past_len] = 1
+    for r, c in enumerate(rows):
         ids[r, : len(c)] = c
-        mask[r, p : p + len(c)] = 1
-    feeds = {"input_ids": ids, "attention_mask": mask, "position_ids": np.tile(np.arange(p, p + width, dtype=np.int64), (batch, 1))}
-    for i in range(layers):
-        for kind in ("key", "value"):
-            feeds[PAST[kind].format(i=i)] = present[PRESENT[kind].format(i=i)]
-    (logits,) = csess.run(["logits"], feeds)
+        mask[r, past_len : past_len + len(c)] = 1
+    g = contract["continue"]
+    feeds = dict(zip(g["inputs"], (ids, mask, np.tile(np.arange(past_len, past_len + width, dtype=np.int64), (batch, 1)))))
+    feeds.update(zip(names(contract["layers"], g["past"]), past))
+    return feeds
+
+
+def empty_past(contract: dict) -> list[np.ndarray]:
+    """A past of length 0 (batch 1): how whole rows and prefixes are run."""
+    shape = (1, contract["kv_heads"], 0, contract["head_dim"])
+    return [np.zeros(shape, dtype=contract["dtype"]) for _ in range(2 * contract["layers"])]
+
+
+def _run(sess, pad: int, contract: dict, run: Run) -> list[np.ndarray]:
+    g = contract["continue"]
+    p = len(run.past[0])
+    past = empty_past(contract)
+    if p > 0:
+        # The prompt through the same graph from an empty past: its keys and values.
+        past = sess.run(names(contract["layers"], g["present"]), _feeds(contract, pad, past, 0, run.past))
+    (logits,) = sess.run([g["output"]], _feeds(contract, pad, past, p, run.continuations))
     return list(logits.astype(np.float32))
 
 
 def check(ck: Checkpoint, out_dir: str, contract: dict, checks: list[Case], tolerance: float, same_as_model: float | None = None) -> list[dict]:
-    """Each case's max |Δ| between prefix.onnx + continue.onnx in ONNX Runtime and transformers.
+    """Each case's max |Δ| between continue.onnx in ONNX Runtime and transformers.
     With `same_as_model` (fp16), also against model.onnx on the same whole items (each alone), and
     an item beyond `tolerance` still passes when it is within `same_as_model` of model.onnx: the
     excess is then float16's own rounding, which model.onnx shows on that item too."""
@@ -288,7 +295,7 @@ def check(ck: Checkpoint, out_dir: str, contract: dict, checks: list[Case], tole
     from .verify import session
 
     threads = os.cpu_count()
-    psess, csess = session(os.path.join(out_dir, PREFIX), threads), session(os.path.join(out_dir, CONTINUE), threads)
+    csess = session(os.path.join(out_dir, CONTINUE), threads)
     msess = session(os.path.join(out_dir, "model.onnx"), threads) if same_as_model is not None else None
     scored: dict[tuple, np.ndarray] = {}  # several cases cut the same whole items
 
@@ -301,7 +308,7 @@ def check(ck: Checkpoint, out_dir: str, contract: dict, checks: list[Case], tole
     for c in checks:
         vs_ref, vs_model = [], []
         for run in c.runs:
-            got = _run(psess, csess, ck.pad_token_id, contract["layers"], run)
+            got = _run(csess, ck.pad_token_id, contract, run)
             vs_ref += [float(np.abs(g - r).max()) for g, r in zip(got, run.ref)]
             if msess is not None:
                 pasts = run.past * len(run.continuations) if len(run.past) == 1 else run.past

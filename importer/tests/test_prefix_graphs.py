@@ -1,5 +1,6 @@
-"""`--prefix-graphs`: prefix.onnx then continue.onnx, run here with ONNX Runtime from the names
-reward.json gives, against transformers' forward of each whole item alone."""
+"""`--prefix-graphs`: continue.onnx run here with ONNX Runtime from the names reward.json gives, a
+prompt from an empty past, then replies from its keys and values, against transformers' forward of
+each whole item alone."""
 
 from __future__ import annotations
 
@@ -38,33 +39,42 @@ def _session(path: str) -> ort.InferenceSession:
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
-class Graphs:
-    """The folder's two graphs, fed by the names its reward.json records."""
+class Graph:
+    """The folder's continue.onnx, fed by the names its reward.json records."""
 
     def __init__(self, out: str, contract: dict, pad: int):
         self.contract, self.pad = contract, pad
-        self.prefix = _session(os.path.join(out, contract["prefix"]["file"]))
-        self.cont = _session(os.path.join(out, contract["continue"]["file"]))
+        self.g = contract["continue"]
+        self.sess = _session(os.path.join(out, self.g["file"]))
 
-    def _names(self, pattern: dict) -> list[tuple[str, str]]:
-        return [(pattern["key"].format(i=i), pattern["value"].format(i=i)) for i in range(self.contract["layers"])]
+    def _names(self, pattern: dict) -> list[str]:
+        return [pattern[kind].format(i=i) for i in range(self.contract["layers"]) for kind in ("key", "value")]
 
-    def score(self, past: list[list[int]], continuations: list[list[int]]) -> np.ndarray:
-        """Logits [len(continuations), labels]: past rows of one length (one row shared by all)."""
-        (ids_name,) = self.contract["prefix"]["inputs"]
-        present = dict(zip([o.name for o in self.prefix.get_outputs()], self.prefix.run(None, {ids_name: np.array(past, dtype=np.int64)})))
-        p, batch, width = len(past[0]), len(continuations), max(len(c) for c in continuations)
+    def run(self, past: list[np.ndarray], rows: list[list[int]], outputs: list[str]) -> list[np.ndarray]:
+        p, batch, width = past[0].shape[2], len(rows), max(len(r) for r in rows)
         ids = np.full((batch, width), self.pad, dtype=np.int64)
         mask = np.zeros((batch, p + width), dtype=np.int64)
         mask[:, :p] = 1
-        for r, c in enumerate(continuations):
+        for r, c in enumerate(rows):
             ids[r, : len(c)] = c
             mask[r, p : p + len(c)] = 1
         positions = np.tile(np.arange(p, p + width, dtype=np.int64), (batch, 1))
-        feeds = dict(zip(self.contract["continue"]["inputs"], (ids, mask, positions)))
-        for (pk, pv), (ck, cv) in zip(self._names(self.contract["prefix"]["present"]), self._names(self.contract["continue"]["past"])):
-            feeds[ck], feeds[cv] = present[pk], present[pv]
-        (logits,) = self.cont.run([self.contract["continue"]["output"]], feeds)
+        feeds = dict(zip(self.g["inputs"], (ids, mask, positions)))
+        feeds.update(zip(self._names(self.g["past"]), past))
+        return self.sess.run(outputs, feeds)
+
+    def empty(self) -> list[np.ndarray]:
+        return [np.zeros((1, self.contract["kv_heads"], 0, self.contract["head_dim"]), np.float32) for _ in range(2 * self.contract["layers"])]
+
+    def score(self, past: list[list[int]], continuations: list[list[int]]) -> np.ndarray:
+        """Logits [len(continuations), labels]: past rows of one length (one row shared by all),
+        run first from an empty past for their keys and values."""
+        present = self.run(self.empty(), past, self._names(self.g["present"]))
+        (logits,) = self.run(present, continuations, [self.g["output"]])
+        return logits
+
+    def whole(self, rows: list[list[int]]) -> np.ndarray:
+        (logits,) = self.run(self.empty(), rows, [self.g["output"]])
         return logits
 
 
@@ -98,10 +108,12 @@ def test_continuations_of_one_prompt_score_as_transformers_scores_each_whole_ite
     config = transformers.AutoConfig.from_pretrained(case["hf"])
     assert (contract["layers"], contract["kv_heads"], contract["dtype"]) == (config.num_hidden_layers, config.num_key_value_heads, "float32")
     model, prompt, whole = _items(case["hf"])
-    graphs = Graphs(case["out"], contract, config.pad_token_id)
+    graphs = Graph(case["out"], contract, config.pad_token_id)
     ref = np.stack([_reference(model, w) for w in whole])
     assert min(len(w) for w in whole) > len(prompt) >= 8 and max(len(w) for w in whole) - len(prompt) > 64
 
+    # Whole items from an empty past, right-padded in one batch: how rows without a shared prefix are served.
+    np.testing.assert_allclose(graphs.whole(whole), ref, atol=1e-4, rtol=0)
     # One prompt run once (past batch 1), four replies of different lengths right-padded in one batch.
     got = graphs.score([prompt], [w[len(prompt) :] for w in whole])
     np.testing.assert_allclose(got, ref, atol=1e-4, rtol=0)
@@ -114,16 +126,17 @@ def test_continuations_of_one_prompt_score_as_transformers_scores_each_whole_ite
     np.testing.assert_allclose(graphs.score([w[:cut] for w in whole], [w[cut:] for w in whole]), ref, atol=1e-4, rtol=0)
 
 
-def test_the_three_graphs_share_one_copy_of_the_weights_and_the_import_verified_them(imported):
+def test_the_graphs_share_one_copy_of_the_weights_and_the_import_verified_them(imported):
     for name in FLAGGED:
         case = imported[name]
         out = case["out"]
         weights = sum(p.numel() * 4 for p in transformers.AutoModelForSequenceClassification.from_pretrained(case["hf"]).parameters())
-        sizes = {f: os.path.getsize(os.path.join(out, f)) for f in ("model.onnx", "model.onnx_data", "prefix.onnx", "continue.onnx")}
+        assert not os.path.exists(os.path.join(out, "prefix.onnx"))
+        sizes = {f: os.path.getsize(os.path.join(out, f)) for f in ("model.onnx", "model.onnx_data", "continue.onnx")}
         assert 0.99 * weights < sizes["model.onnx_data"] < 1.01 * weights, (name, sizes, weights)
-        assert max(sizes["model.onnx"], sizes["prefix.onnx"], sizes["continue.onnx"]) < 500_000, sizes
+        assert max(sizes["model.onnx"], sizes["continue.onnx"]) < 500_000, sizes
         prefix = case["report"]["prefix_reuse"]
-        assert [c["case"] for c in prefix["cases"]] == ["split-half", "continuation-1", "prefix-batch", "one-prefix", "prefix-1"]
+        assert [c["case"] for c in prefix["cases"]] == ["no-past", "split-half", "continuation-1", "prefix-batch", "one-prefix", "prefix-1"]
         assert all(c["passed"] and c["max_abs_diff"] <= 1e-4 for c in prefix["cases"]), prefix["cases"]
         assert prefix["contract"] == _reward_json(out)["prefix_reuse"]
         # model.onnx itself is verified and checked as without the flag.

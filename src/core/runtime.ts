@@ -200,7 +200,7 @@ function prefixReuse(config: Config, folder: ModelFolder, metrics?: Metrics): Pi
   if (!g || !prefixReuseOn(config, folder)) return {};
   const m = metrics && modelMetrics(metrics, folder.name);
   return {
-    prefix: { ...g, present: [...g.present], past: [...g.past], minTokens: config.prefixMinTokens, cacheBytes: config.prefixCacheMb * 2 ** 20 },
+    prefix: { ...g, past: [...g.past], present: [...g.present], minTokens: config.prefixMinTokens, cacheBytes: config.prefixCacheMb * 2 ** 20 },
     ...(m && { onPrefixStats: m.prefix }),
   };
 }

@@ -24,6 +24,8 @@ export interface BatchOutput {
 
 /** What prefix reuse did in one batch (reward_prefix_* metrics). */
 export interface PrefixStats {
+  /** The threadId of the worker whose prefix cache this is. */
+  worker: number;
   /** Items of at least the minimum prefix length served from a held prefix. */
   hits: number;
   /** Such items that ran a new prefix or ran whole. */

@@ -33,6 +33,9 @@ export interface OrtBackendOptions {
 
 /** ONNX Runtime on CPU or CUDA: one session per worker thread; batches go to the least busy worker. */
 export class OrtBackend implements Backend {
+  /** Bytes each worker's prefix cache holds, by threadId. */
+  private readonly cacheBytes = new Map<number, number>();
+
   private constructor(
     private readonly pool: WorkerPool<BackendInfo, TokenBatch, BatchOutput>,
     readonly info: BackendInfo,
@@ -72,12 +75,18 @@ export class OrtBackend implements Backend {
       allowCpuFallback: opts.allowCpuFallback ?? false,
       ...(opts.prefix && { prefix: opts.prefix }),
     };
-    const pool = new WorkerPool<BackendInfo, TokenBatch, BatchOutput>(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`), {
-      onRestart: () => opts.onWorkerRestart?.(),
+    let backend: OrtBackend | undefined;
+    const pool: WorkerPool<BackendInfo, TokenBatch, BatchOutput> = new WorkerPool(opts.workers, (i) => new WorkerClient(url, data, `ort-${i}`), {
+      onRestart: (i) => {
+        opts.onWorkerRestart?.();
+        // The slot still holds the dead worker here.
+        backend?.forget(pool.workers[i]!.threadId);
+      },
     });
     try {
       const infos = await pool.ready();
-      return new OrtBackend(pool, infos[0]!, opts.onPrefixStats);
+      backend = new OrtBackend(pool, infos[0]!, opts.onPrefixStats);
+      return backend;
     } catch (err) {
       await pool.terminate();
       throw err;
@@ -88,7 +97,21 @@ export class OrtBackend implements Backend {
     // The packed arrays belong to this batch alone, so hand them over instead of copying.
     const out = this.pool.call(batch, packedBuffers(batch));
     const report = this.onPrefixStats;
-    return report ? out.then((o) => (o.prefix && report(o.prefix), o)) : out;
+    if (!report) return out;
+    return out.then((o) => {
+      if (o.prefix) {
+        this.cacheBytes.set(o.prefix.worker, (this.cacheBytes.get(o.prefix.worker) ?? 0) + o.prefix.bytesDelta);
+        report(o.prefix);
+      }
+      return o;
+    });
+  }
+
+  /** A dead worker's prefix cache died with it: its bytes leave the gauge. */
+  private forget(threadId: number): void {
+    const bytes = this.cacheBytes.get(threadId);
+    this.cacheBytes.delete(threadId);
+    if (bytes) this.onPrefixStats?.({ worker: threadId, hits: 0, misses: 0, reusedTokens: 0, evictions: 0, bytesDelta: -bytes });
   }
 
   busyMs(): number {

@@ -2,9 +2,9 @@
 // onnxruntime-node: session.run is synchronous, so it must never run on the event loop.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { packRows, rowViews } from '../util/pack-rows.js';
+import { rowViews } from '../util/pack-rows.js';
 import { serveWorker } from '../workers/serve-worker.js';
 import {
   READABLE_OUTPUT_TYPES,
@@ -35,17 +35,22 @@ export interface OrtWorkerData {
   executionProvider: ExecutionProvider;
   deviceId: number;
   allowCpuFallback: boolean;
-  /** Prefix reuse: its graphs (names flattened k0, v0, k1, …) and settings; absent = off. */
+  /** Prefix reuse: its graph, served instead of modelPath, and settings; absent = off. */
   prefix?: PrefixReuse;
 }
 
-/** What a worker needs for prefix reuse. */
+/**
+ * What a worker needs for prefix reuse: the continuation graph (model-folder.ts PrefixGraphs; key
+ * and value names flattened k0, v0, k1, …) and the settings.
+ */
 export interface PrefixReuse {
-  prefixPath: string;
-  present: string[];
   continuePath: string;
   past: string[];
+  present: string[];
   output: string;
+  kvHeads: number;
+  headDim: number;
+  dtype: 'float32' | 'float16';
   minTokens: number;
   cacheBytes: number;
 }
@@ -174,7 +179,7 @@ function ortBinDir(): string {
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
-async function open(provider: ExecutionProvider, modelPath = data.modelPath): Promise<ort.InferenceSession> {
+async function open(provider: ExecutionProvider, modelPath: string): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(modelPath, {
     executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: data.deviceId }] : ['cpu'],
     graphOptimizationLevel: data.graphOptimization,
@@ -188,15 +193,15 @@ async function open(provider: ExecutionProvider, modelPath = data.modelPath): Pr
 }
 
 /** A CUDA session, or with allowCpuFallback a CPU session and the reason CUDA was not used. */
-async function openCuda(): Promise<{ session: ort.InferenceSession; gpu?: GpuInfo; fallbackReason?: string }> {
+async function openCuda(modelPath: string): Promise<{ session: ort.InferenceSession; gpu?: GpuInfo; fallbackReason?: string }> {
   let reason: string;
   try {
     const gpu = checkCuda(ortBinDir(), data.deviceId);
     try {
-      return { session: await open('cuda'), gpu };
+      return { session: await open('cuda', modelPath), gpu };
     } catch (err) {
       // Blame the provider only if the same model opens on CPU; else it is the model's fault.
-      const cpu = await open('cpu');
+      const cpu = await open('cpu', modelPath);
       await cpu.release();
       throw new CudaUnavailableError(`CUDA execution provider failed to start on device ${data.deviceId} (${firstLine(err)}); ONNX Runtime's log above names the cause`);
     }
@@ -205,7 +210,7 @@ async function openCuda(): Promise<{ session: ort.InferenceSession; gpu?: GpuInf
     reason = err.message;
   }
   if (!data.allowCpuFallback) throw new CudaUnavailableError(reason);
-  return { session: await open('cpu'), fallbackReason: reason };
+  return { session: await open('cpu', modelPath), fallbackReason: reason };
 }
 
 /** One batch through model.onnx, padded to its longest item. */
@@ -249,29 +254,23 @@ function sliced(past: Past, length: number): Past {
   });
 }
 
-const int64 = (ids: ArrayLike<number>) => BigInt64Array.from(ids as Int32Array, (v) => BigInt(v));
-
 /**
- * Prefix reuse (PREFIX_REUSE): opens prefix.onnx and continue.onnx beside model.onnx and returns
- * the batch handler that plans each batch (prefix-plan.ts), runs each new prefix once, scores the
- * rows of each group from their prefix's keys and values, and the other rows whole.
+ * Prefix reuse (PREFIX_REUSE) on `session`, the continuation graph, served instead of model.onnx
+ * so that the worker holds one copy of the weights. Returns the batch handler that plans each
+ * batch (prefix-plan.ts), runs each new prefix once from an empty past for its keys and values,
+ * scores the rows of each group from them, and the other rows whole from an empty past.
  */
-async function openPrefixReuse(p: PrefixReuse, provider: ExecutionProvider, whole: (batch: TokenBatch) => Promise<BatchOutput>): Promise<(batch: TokenBatch) => Promise<BatchOutput>> {
-  const prefix = await open(provider, p.prefixPath);
-  const cont = await open(provider, p.continuePath);
-  for (const name of cont.inputNames) {
+function prefixReuse(p: PrefixReuse, session: ort.InferenceSession): (batch: TokenBatch) => Promise<BatchOutput> {
+  for (const name of session.inputNames) {
     if (!['input_ids', 'attention_mask', 'position_ids'].includes(name) && !p.past.includes(name)) throw new Error(`cannot load ${p.continuePath}: input ${name} is not one the service builds`);
   }
   const cache = new PrefixCache<Past>(p.cacheBytes);
   const opts = { minTokens: p.minTokens, padTokenId: data.padTokenId };
+  const dims = [1, p.kvHeads, 0, p.headDim];
+  const empty: Past = p.past.map(() => (p.dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims)));
 
-  async function runPrefix(ids: Int32Array): Promise<Past> {
-    const r = await prefix.run({ input_ids: new ort.Tensor('int64', int64(ids), [1, ids.length]) }, p.present);
-    return p.present.map((n) => r[n]!);
-  }
-
-  /** Rows continued from `length` ids whose keys and values are `past`. */
-  async function runContinue(rowIds: Int32Array[], length: number, past: Past): Promise<Float32Array<ArrayBuffer>> {
+  /** `fetch` of rows continued from their first `length` ids, whose keys and values are `past`. */
+  function run(rowIds: Int32Array[], length: number, past: Past, fetch: string[]): Promise<ort.InferenceSession.ReturnType> {
     const n = rowIds.length;
     const width = Math.max(...rowIds.map((r) => r.length - length));
     const ids = new BigInt64Array(n * width).fill(BigInt(data.padTokenId));
@@ -288,12 +287,22 @@ async function openPrefixReuse(p: PrefixReuse, provider: ExecutionProvider, whol
       position_ids: new ort.Tensor('int64', pos, [n, width]),
     };
     p.past.forEach((name, i) => (feed[name] = past[i]!));
-    const result = await cont.run(feed, [p.output]);
+    return session.run(feed, fetch);
+  }
+
+  /** Each row's logits, continued from `length` ids whose keys and values are `past` (length 0: whole rows). */
+  async function score(rowIds: Int32Array[], length: number, past: Past): Promise<{ values: Float32Array<ArrayBuffer>; n: number }> {
+    const result = await run(rowIds, length, past, [p.output]);
     try {
-      return rows(result[p.output], p.output, n).values;
+      return rows(result[p.output], p.output, rowIds.length);
     } finally {
       for (const v of Object.values(result)) v.dispose();
     }
+  }
+
+  async function runPrefix(ids: Int32Array): Promise<Past> {
+    const r = await run([ids], 0, empty, p.present);
+    return p.present.map((n) => r[n]!);
   }
 
   return async (batch) => {
@@ -301,13 +310,11 @@ async function openPrefixReuse(p: PrefixReuse, provider: ExecutionProvider, whol
     const held = [...cache.entries()];
     const plan = planPrefixes(views, held.map((e) => e.ids), cache.recent(), opts);
     const before = { bytes: cache.bytes, evictions: cache.evictions };
-    const stats: PrefixStats = { hits: 0, misses: 0, reusedTokens: 0, evictions: 0, bytesDelta: 0 };
+    const stats: PrefixStats = { worker: threadId, hits: 0, misses: 0, reusedTokens: 0, evictions: 0, bytesDelta: 0 };
     const eligible = (r: number) => prefixCap(views[r]!, data.padTokenId) >= p.minTokens;
     const parts: { rows: number[]; values: Float32Array; n: number }[] = [];
     if (plan.plain.length > 0) {
-      const sub = plan.plain.length === views.length ? batch : packRows(plan.plain.map((r) => views[r]!));
-      const out = await whole(sub);
-      parts.push({ rows: plan.plain, values: out.logits, n: out.numLabels });
+      parts.push({ rows: plan.plain, ...(await score(plan.plain.map((r) => views[r]!), 0, empty)) });
       for (const r of plan.plain) {
         if (!eligible(r)) continue;
         stats.misses++;
@@ -338,15 +345,16 @@ async function openPrefixReuse(p: PrefixReuse, provider: ExecutionProvider, whol
       stats.misses += g.rows.length;
       stats.reusedTokens += (g.rows.length - 1) * g.length;
     }
-    const values = await runContinue(g.rows.map((r) => views[r]!), g.length, past);
-    return { values, n: values.length / g.rows.length };
+    return score(g.rows.map((r) => views[r]!), g.length, past);
   }
 }
 
 await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
   let opened: { session: ort.InferenceSession; gpu?: GpuInfo; fallbackReason?: string };
+  // With prefix reuse the continuation graph is the only session: it scores whole rows too.
+  const modelPath = data.prefix?.continuePath ?? data.modelPath;
   try {
-    opened = data.executionProvider === 'cuda' ? await openCuda() : { session: await open('cpu') };
+    opened = data.executionProvider === 'cuda' ? await openCuda(modelPath) : { session: await open('cpu', modelPath) };
   } catch (err) {
     if (err instanceof CudaUnavailableError) throw err;
     // ORT's messages are long and multi-line; keep the first line for the startup error.
@@ -363,16 +371,17 @@ await serveWorker<BackendInfo, TokenBatch, BatchOutput>(async () => {
     requestedProvider: data.executionProvider,
     ...(opened.gpu && { gpu: opened.gpu }),
     ...(opened.fallbackReason && { fallbackReason: opened.fallbackReason }),
-    inputs: describe(session.inputMetadata),
-    outputs: describe(session.outputMetadata),
+    // The continuation graph's keys and values in and out are the worker's own business: the
+    // service sees the inputs it builds and the logits, as of model.onnx.
+    inputs: describe(session.inputMetadata).filter((i) => !data.prefix?.past.includes(i.name)),
+    outputs: describe(session.outputMetadata).filter((o) => !data.prefix?.present.includes(o.name)),
   };
-  const whole = (batch: TokenBatch) => runWhole(session, batch);
-  const reuse = data.prefix ? await openPrefixReuse(data.prefix, opened.fallbackReason ? 'cpu' : data.executionProvider, whole) : null;
+  const reuse = data.prefix ? prefixReuse(data.prefix, session) : null;
   return {
     info,
     handler: {
       async handle(batch) {
-        const out = reuse ? await reuse(batch) : await whole(batch);
+        const out = reuse ? await reuse(batch) : await runWhole(session, batch);
         const transfer = [out.logits, out.heads, out.positions, out.counts].filter((a) => a !== undefined).map((a) => a.buffer as ArrayBuffer);
         return { result: out, transfer };
       },

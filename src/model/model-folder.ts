@@ -46,15 +46,16 @@ const rewardJsonSchema = z.strictObject({
     })
     .refine((s) => (s.positive_label === undefined) !== (s.candidates === undefined), 'give exactly one of positive_label (a 2-label head) and candidates (vocabulary tokens, the positive one first)')
     .optional(),
-  // Graphs that continue from a cached prefix (model:import --prefix-graphs): PREFIX_REUSE.
+  // The graph that continues from a cached prefix (model:import --prefix-graphs): PREFIX_REUSE.
   prefix_reuse: z
     .strictObject({
       layers: z.number().int().min(1),
       kv_heads: z.number().int().min(1),
       head_dim: z.number().int().min(1),
       dtype: z.enum(['float32', 'float16']),
-      prefix: z.strictObject({ file: z.string().min(1), inputs: z.array(z.string().min(1)).min(1), present: kvNames }),
-      continue: z.strictObject({ file: z.string().min(1), inputs: z.array(z.string().min(1)).min(1), past: kvNames, output: z.string().min(1) }),
+      // An earlier model:import wrote a separate prefix.onnx, a second copy of the weights in memory.
+      prefix: z.undefined({ error: 'a separate prefix graph is from an earlier model:import; import the checkpoint again with --prefix-graphs (one graph, continue.onnx)' }).optional(),
+      continue: z.strictObject({ file: z.string().min(1), inputs: z.array(z.string().min(1)).min(1), past: kvNames, present: kvNames, output: z.string().min(1) }),
     })
     .optional(),
 });
@@ -158,17 +159,22 @@ export interface RewardSettings {
 }
 
 /**
- * Graphs that continue from a cached prefix (reward.json `prefix_reuse`, written by model:import
- * --prefix-graphs): `prefix` maps ids to each layer's keys and values (`present`, flattened
- * k0, v0, k1, …); `continue` scores right-padded continuations from them (`past`, same order).
+ * The graph that continues from a cached prefix (reward.json `prefix_reuse`, written by
+ * model:import --prefix-graphs): it runs right-padded rows from a past of each layer's keys and
+ * values (`past`, flattened k0, v0, k1, …; length 0 for none) and returns their logits and the
+ * keys and values of past + rows (`present`, same order). One session of it scores whole rows,
+ * computes prefixes and scores continuations.
  */
 export interface PrefixGraphs {
-  readonly prefixPath: string;
-  readonly present: readonly string[];
   readonly continuePath: string;
   readonly past: readonly string[];
+  readonly present: readonly string[];
   /** [batch, labels], pooled as model.onnx pools. */
   readonly output: string;
+  /** Shape and type of one layer's keys (and values): [past_batch, kvHeads, length, headDim]. */
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly dtype: 'float32' | 'float16';
 }
 
 /** Everything read from a model folder, validated; the ONNX file itself is opened by the backend. */
@@ -358,11 +364,7 @@ function parseWith<T extends z.ZodType>(schema: T, value: unknown, file: string)
   throw new ModelLoadError(file, `${where}: ${issue.message}`);
 }
 
-/**
- * The graph's size with its external data (`<graph>_data` beside it: `model.onnx_data`, as optimum
- * and model:import write it). Only stat calls: no descriptor is opened at startup for this.
- */
-/** Paths and flattened key/value names of reward.json `prefix_reuse`; both graphs must exist. */
+/** Path and flattened key/value names of reward.json `prefix_reuse`; the graph must exist. */
 function prefixGraphs(dir: string, rwFile: string, p: NonNullable<z.infer<typeof rewardJsonSchema>['prefix_reuse']>): PrefixGraphs {
   const file = (f: string) => {
     const full = path.join(dir, f);
@@ -370,9 +372,14 @@ function prefixGraphs(dir: string, rwFile: string, p: NonNullable<z.infer<typeof
     return full;
   };
   const flat = (kv: { key: string; value: string }) => Array.from({ length: p.layers }, (_, i) => [kv.key, kv.value].map((n) => n.replaceAll('{i}', String(i)))).flat();
-  return { prefixPath: file(p.prefix.file), present: flat(p.prefix.present), continuePath: file(p.continue.file), past: flat(p.continue.past), output: p.continue.output };
+  const g = p.continue;
+  return { continuePath: file(g.file), past: flat(g.past), present: flat(g.present), output: g.output, kvHeads: p.kv_heads, headDim: p.head_dim, dtype: p.dtype };
 }
 
+/**
+ * The graph's size with its external data (`<graph>_data` beside it: `model.onnx_data`, as optimum
+ * and model:import write it). Only stat calls: no descriptor is opened at startup for this.
+ */
 function weightBytes(modelPath: string): number {
   const size = (p: string) => (fs.existsSync(p) ? fs.statSync(p).size : 0);
   return size(modelPath) + size(`${modelPath}_data`);

@@ -33,9 +33,12 @@ export class WorkerClient<Info, Req, Res> {
   readonly ready: Promise<Info>;
   /** Resolves with the reason once the thread has died on its own (not by {@link terminate}). */
   readonly died: Promise<Error>;
+  /** The thread's `threadId`, kept after it exits (the Worker's own reads -1 then). */
+  readonly threadId: number;
 
   constructor(url: URL, workerData: unknown, name: string) {
     this.worker = new Worker(url, { workerData, name });
+    this.threadId = this.worker.threadId;
     let onDeath!: (err: Error) => void;
     this.died = new Promise((resolve) => (onDeath = resolve));
     this.ready = new Promise<Info>((resolve, reject) => {

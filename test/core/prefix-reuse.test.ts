@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ScoreItem } from '../../src/format/format.js';
-import { FIXTURES, filler, post, startApp, type TestApp } from '../helpers/app.js';
+import type { OrtBackend } from '../../src/infer/ort-backend.js';
+import { FIXTURES, filler, modelDir, post, startApp, type TestApp } from '../helpers/app.js';
 
 interface Row {
   item: ScoreItem & { messages: { role: string; content: string }[] };
@@ -124,6 +125,27 @@ describe('prefix reuse: a bounded cache', () => {
   });
 });
 
+describe('a dead worker\'s prefixes', () => {
+  test('leave reward_prefix_cache_bytes with it; its replacement starts empty and runs the prefix again', async () => {
+    const t = await startApp(SETTINGS);
+    try {
+      const grpo = cases.grpo!;
+      assertClose((await post(t.app, '/score', { items: grpo.map((x) => x.item) })).body.rewards, grpo, 'before');
+      assert.ok((await metric(t, 'reward_prefix_cache_bytes')) > 0);
+      const backend = t.runtime.backend as OrtBackend;
+      await backend.crashWorker(0);
+      while (!backend.healthy) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await metric(t, 'reward_prefix_cache_bytes'), 0);
+      const misses = await metric(t, 'reward_prefix_cache_lookups_total', 'result="miss"');
+      assertClose((await post(t.app, '/score', { items: grpo.map((x) => x.item) })).body.rewards, grpo, 'after');
+      assert.ok((await metric(t, 'reward_prefix_cache_lookups_total', 'result="miss"')) > misses, 'the prefix was run again');
+      assert.ok((await metric(t, 'reward_prefix_cache_bytes')) > 0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('PREFIX_REUSE=off', () => {
   let t: TestApp;
   before(async () => {
@@ -138,7 +160,31 @@ describe('PREFIX_REUSE=off', () => {
   });
 });
 
-// The same checkpoint imported with --dtype fp16 (build.py imports both): prefix.onnx returns
+// With reuse on, a worker's only session is continue.onnx: it also scores the rows that share no
+// prefix, from an empty past, so the weights are held once. Proven by a folder whose model.onnx
+// cannot be opened at all.
+describe('prefix reuse holds one session: continue.onnx scores every row', () => {
+  const dir = modelDir({ from: 'qwen3-rm-prefix', onnx: Buffer.from('not an ONNX graph') });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('served exactly without model.onnx, which reuse off cannot load', async () => {
+    const t = await startApp({ ...SETTINGS, MODEL_DIR: dir });
+    try {
+      // A lone first row shares nothing held or recent: it runs whole, from an empty past.
+      const first = cases.grpo![0]!;
+      assertClose((await post(t.app, '/score', { items: [first.item] })).body.rewards, [first], 'whole row');
+      assert.equal(await metric(t, 'reward_prefix_reused_tokens_total'), 0);
+      const rows = all.filter((x) => x.tokens <= reference.max_length);
+      assertClose((await post(t.app, '/score', { items: rows.map((x) => x.item) })).body.rewards, rows, 'batch');
+      assert.ok((await metric(t, 'reward_prefix_reused_tokens_total')) > 7 * 300, 'the GRPO group reused its prompt');
+    } finally {
+      await t.close();
+    }
+    await assert.rejects(startApp({ ...SETTINGS, MODEL_DIR: dir, PREFIX_REUSE: 'off' }), /cannot load ONNX model/);
+  });
+});
+
+// The same checkpoint imported with --dtype fp16 (build.py imports both): continue.onnx returns
 // float16 keys and values, which the worker holds and feeds back as they came.
 describe('prefix reuse in fp16: within 1e-2 of transformers, and equal to the model without reuse', () => {
   const FP16 = { ...SETTINGS, MODEL_DIR: path.join(FIXTURES, 'models', 'qwen3-rm-prefix-fp16') };

@@ -110,35 +110,38 @@ test('chat_template.jinja (what transformers 5 saves) takes priority over tokeni
   assert.equal(fileOnly.sources.input_format, 'chat_template.jinja');
 });
 
-test('reward.json prefix_reuse (model:import --prefix-graphs) is read for its graphs and changes no setting', () => {
+test('reward.json prefix_reuse (model:import --prefix-graphs) is read for its graph and changes no setting', () => {
   const kv = (stem: string) => ({ key: `${stem}.{i}.key`, value: `${stem}.{i}.value` });
   const prefixReuse = {
     layers: 2,
     kv_heads: 1,
     head_dim: 8,
     dtype: 'float32',
-    prefix: { file: 'prefix.onnx', inputs: ['input_ids'], present: kv('present') },
-    continue: { file: 'continue.onnx', inputs: ['input_ids', 'attention_mask', 'position_ids'], past: kv('past_key_values'), output: 'logits' },
+    continue: { file: 'continue.onnx', inputs: ['input_ids', 'attention_mask', 'position_ids'], past: kv('past_key_values'), present: kv('present'), output: 'logits' },
   };
   const plain = read(modelDir({ files: { 'reward.json': json({ name: 'rm' }) } }));
-  const graphs = { 'prefix.onnx': 'graph', 'continue.onnx': 'graph' };
-  const withGraphs = read(modelDir({ files: { 'reward.json': json({ name: 'rm', prefix_reuse: prefixReuse }), ...graphs } }));
-  assert.deepEqual([withGraphs.reward, withGraphs.sources], [plain.reward, plain.sources]);
+  const withGraph = read(modelDir({ files: { 'reward.json': json({ name: 'rm', prefix_reuse: prefixReuse }), 'continue.onnx': 'graph' } }));
+  assert.deepEqual([withGraph.reward, withGraph.sources], [plain.reward, plain.sources]);
   assert.equal(plain.prefixGraphs, null);
   assert.deepEqual(
-    { ...withGraphs.prefixGraphs, prefixPath: path.basename(withGraphs.prefixGraphs!.prefixPath), continuePath: path.basename(withGraphs.prefixGraphs!.continuePath) },
+    { ...withGraph.prefixGraphs, continuePath: path.basename(withGraph.prefixGraphs!.continuePath) },
     {
-      prefixPath: 'prefix.onnx',
-      present: ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'],
       continuePath: 'continue.onnx',
       past: ['past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'],
+      present: ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'],
       output: 'logits',
+      kvHeads: 1,
+      headDim: 8,
+      dtype: 'float32',
     },
   );
-  assert.throws(() => read(modelDir({ files: { 'reward.json': json({ prefix_reuse: prefixReuse }), 'prefix.onnx': 'graph' } })), /prefix_reuse names continue\.onnx, which is missing/);
+  assert.throws(() => read(modelDir({ files: { 'reward.json': json({ prefix_reuse: prefixReuse }) } })), /prefix_reuse names continue\.onnx, which is missing/);
   const refused = (prefix_reuse: unknown, field: RegExp) =>
-    assert.throws(() => read(modelDir({ files: { 'reward.json': json({ prefix_reuse }) } })), (err: unknown) => err instanceof ModelLoadError && field.test(err.message));
+    assert.throws(() => read(modelDir({ files: { 'reward.json': json({ prefix_reuse }), 'continue.onnx': 'graph' } })), (err: unknown) => err instanceof ModelLoadError && field.test(err.message));
   refused({ ...prefixReuse, dtype: 'bfloat16' }, /reward\.json: field prefix_reuse\.dtype: /);
-  refused({ ...prefixReuse, prefix: { ...prefixReuse.prefix, present: { key: 'present.key', value: 'present.{i}.value' } } }, /field prefix_reuse\.prefix\.present\.key: /);
+  refused({ ...prefixReuse, continue: { ...prefixReuse.continue, present: { key: 'present.key', value: 'present.{i}.value' } } }, /field prefix_reuse\.continue\.present\.key: /);
   refused({ ...prefixReuse, kv_head: 1 }, /field prefix_reuse: Unrecognized key: "kv_head"/);
+  // A folder from the earlier three-graph import is told what to do.
+  const earlier = { ...prefixReuse, prefix: { file: 'prefix.onnx', inputs: ['input_ids'], present: kv('present') } };
+  refused(earlier, /field prefix_reuse\.prefix: a separate prefix graph is from an earlier model:import; import the checkpoint again with --prefix-graphs/);
 });

@@ -7,7 +7,7 @@ Usage (from the repo root, with the importer's venv):
 1. The qwen3-rm fixture's transformers model (models/build/decoder-rm: Qwen3ForSequenceClassification,
    seeded weights) is saved with save_pretrained beside the Qwen3 tokenizer files, as a user's
    checkpoint is, and imported with `model:import --prefix-graphs --max-length 512`, once in fp32
-   and once with `--dtype fp16` (the importer verifies model.onnx and the prefix graphs against
+   and once with `--dtype fp16` (the importer verifies model.onnx and continue.onnx against
    transformers itself).
 2. For each item of the cases below, transformers' own `apply_chat_template(messages, tokenize=True)`
    gives the ids, cut from the left to max_length (as the service's tokenizer truncates), and the
