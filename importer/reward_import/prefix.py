@@ -269,7 +269,7 @@ def _feeds(contract: dict, pad: int, past: list[np.ndarray], past_len: int, rows
     return feeds
 
 
-def empty_past(contract: dict) -> list[np.ndarray]:
+def _empty_past(contract: dict) -> list[np.ndarray]:
     """A past of length 0 (batch 1): how whole rows and prefixes are run."""
     shape = (1, contract["kv_heads"], 0, contract["head_dim"])
     return [np.zeros(shape, dtype=contract["dtype"]) for _ in range(2 * contract["layers"])]
@@ -278,7 +278,7 @@ def empty_past(contract: dict) -> list[np.ndarray]:
 def _run(sess, pad: int, contract: dict, run: Run) -> list[np.ndarray]:
     g = contract["continue"]
     p = len(run.past[0])
-    past = empty_past(contract)
+    past = _empty_past(contract)
     if p > 0:
         # The prompt through the same graph from an empty past: its keys and values.
         past = sess.run(names(contract["layers"], g["present"]), _feeds(contract, pad, past, 0, run.past))

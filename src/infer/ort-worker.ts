@@ -141,32 +141,39 @@ function padded(typeIds: Uint8Array | undefined, lengths: Int32Array, width: num
   return out;
 }
 
+/**
+ * Token ids of `rows` after their first `past` (held as keys and values), right-padded with the
+ * pad id to the longest, and the attention mask over past + ids: 1 over the past and real ids.
+ */
+function padRows(rows: readonly Int32Array[], past: number): { width: number; ids: BigInt64Array; mask: BigInt64Array } {
+  const width = rows.reduce((a, row) => Math.max(a, row.length - past), 0);
+  const ids = new BigInt64Array(rows.length * width).fill(BigInt(data.padTokenId));
+  const mask = new BigInt64Array(rows.length * (past + width));
+  rows.forEach((row, r) => {
+    mask.fill(1n, r * (past + width), r * (past + width) + row.length);
+    for (let c = past; c < row.length; c++) ids[r * width + c - past] = BigInt(row[c]!);
+  });
+  return { width, ids, mask };
+}
+
+/** position_ids [n, width]: past, past + 1, … in every row. */
+function positionIds(n: number, width: number, past: number): BigInt64Array {
+  const pos = new BigInt64Array(n * width);
+  for (let i = 0; i < pos.length; i++) pos[i] = BigInt(past + (i % width));
+  return pos;
+}
+
 /** Builds every input the session declares, padded on the right to the batch's longest item. */
 function feeds(session: ort.InferenceSession, batch: TokenBatch): Record<string, ort.Tensor> {
   const rows = batch.lengths.length;
-  const width = batch.lengths.reduce((a, b) => Math.max(a, b), 0);
-  const ids = new BigInt64Array(rows * width).fill(BigInt(data.padTokenId));
-  const mask = new BigInt64Array(rows * width);
-  let at = 0;
-  for (let r = 0; r < rows; r++) {
-    const len = batch.lengths[r]!;
-    for (let c = 0; c < len; c++) {
-      ids[r * width + c] = BigInt(batch.ids[at + c]!);
-      mask[r * width + c] = 1n;
-    }
-    at += len;
-  }
+  const { width, ids, mask } = padRows(rowViews(batch), 0);
   const dims = [rows, width];
   const out: Record<string, ort.Tensor> = {};
   for (const name of session.inputNames) {
     if (name === 'input_ids') out[name] = new ort.Tensor('int64', ids, dims);
     else if (name === 'attention_mask') out[name] = new ort.Tensor('int64', mask, dims);
     else if (name === 'token_type_ids') out[name] = new ort.Tensor('int64', padded(batch.typeIds, batch.lengths, width), dims);
-    else if (name === 'position_ids') {
-      const pos = new BigInt64Array(rows * width);
-      for (let i = 0; i < pos.length; i++) pos[i] = BigInt(i % width);
-      out[name] = new ort.Tensor('int64', pos, dims);
-    }
+    else if (name === 'position_ids') out[name] = new ort.Tensor('int64', positionIds(rows, width, 0), dims);
   }
   return out;
 }
@@ -272,19 +279,11 @@ function prefixReuse(p: PrefixReuse, session: ort.InferenceSession): (batch: Tok
   /** `fetch` of rows continued from their first `length` ids, whose keys and values are `past`. */
   function run(rowIds: Int32Array[], length: number, past: Past, fetch: string[]): Promise<ort.InferenceSession.ReturnType> {
     const n = rowIds.length;
-    const width = Math.max(...rowIds.map((r) => r.length - length));
-    const ids = new BigInt64Array(n * width).fill(BigInt(data.padTokenId));
-    const mask = new BigInt64Array(n * (length + width));
-    const pos = new BigInt64Array(n * width);
-    rowIds.forEach((row, r) => {
-      mask.fill(1n, r * (length + width), r * (length + width) + row.length);
-      for (let c = 0; c < width; c++) pos[r * width + c] = BigInt(length + c);
-      for (let c = length; c < row.length; c++) ids[r * width + c - length] = BigInt(row[c]!);
-    });
+    const { width, ids, mask } = padRows(rowIds, length);
     const feed: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [n, width]),
       attention_mask: new ort.Tensor('int64', mask, [n, length + width]),
-      position_ids: new ort.Tensor('int64', pos, [n, width]),
+      position_ids: new ort.Tensor('int64', positionIds(n, width, length), [n, width]),
     };
     p.past.forEach((name, i) => (feed[name] = past[i]!));
     return session.run(feed, fetch);
