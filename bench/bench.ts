@@ -18,7 +18,7 @@
 // one round (every client answered once at the expected rate) and measures at least
 // --scale-seconds (10 with --quick) and two rounds, a round counted at most --scale-round-cap seconds.
 // --scale-prepare builds and imports only.
-// First import: L runs in this process, so it gets the malloc threshold the service starts with.
+// First import: L runs in this process, so it gets the malloc settings the service starts with.
 import '../src/util/malloc-env.js';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,7 +1,8 @@
 // The process: config, logger, listen, load the model, and a graceful shutdown on signals.
 // Everything HTTP lives in app.ts; everything about scoring in core/.
-// First import: it may re-execute the process with glibc's malloc threshold set (see the module).
-import { MALLOC_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_ENV, mallocSetting } from './util/malloc-env.js';
+// First import: it may re-execute the process with glibc's malloc settings (see the module).
+import { mallocSetting } from './util/malloc-env.js';
+import { MALLOC_MMAP_THRESHOLD_ENV, MALLOC_TRIM_THRESHOLD_ENV, MALLOC_VARIABLES } from './util/malloc-threshold.js';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
@@ -84,10 +85,11 @@ async function main(): Promise<void> {
     const { executionProvider, fallbackReason, gpu } = rt.backend.info;
     const layout = inferLayout(config, rt.folder.weightBytes);
     const large = rt.folder.weightBytes >= config.largeModelMb * 2 ** 20;
-    if (large && mallocSetting.threshold === null && mallocSetting.reason) {
+    if (large && mallocSetting.unset.length > 0 && mallocSetting.reason) {
+      const set = MALLOC_VARIABLES.filter((v) => mallocSetting.unset.includes(v.env)).map((v) => `${v.env}=${v.value}`);
       logger.warn(
         { model: rt.folder.name, reason: mallocSetting.reason },
-        `glibc malloc keeps freed activations of a large model: start the server with ${MALLOC_MMAP_THRESHOLD_ENV}=${MALLOC_MMAP_THRESHOLD} to bound peak memory`,
+        `glibc malloc's defaults hold or refault a large model's activations: start the server with ${set.join(' ')} to bound peak memory and keep speed`,
       );
     }
     if (fallbackReason) {
@@ -108,7 +110,8 @@ async function main(): Promise<void> {
         mem_arena: layout.memArena,
         spinning: layout.spinning,
         max_batch_tokens: rt.maxBatchTokens,
-        malloc_mmap_threshold: mallocSetting.threshold,
+        malloc_mmap_threshold: mallocSetting.values[MALLOC_MMAP_THRESHOLD_ENV],
+        malloc_trim_threshold: mallocSetting.values[MALLOC_TRIM_THRESHOLD_ENV],
         prefix_reuse: prefixReuseOn(config, rt.folder),
         sources: rt.folder.sources,
       },

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { MALLOC_MMAP_THRESHOLD_ENV } from '../../src/util/malloc-threshold.js';
+import { MALLOC_VARIABLES } from '../../src/util/malloc-threshold.js';
 import { projectRoot } from '../../src/util/project-root.js';
 import { python } from './scale-models.js';
 import { freePort, rssOf, type BenchServer } from './server.js';
@@ -20,9 +20,9 @@ export async function startTransformersServer(checkpointDir: string, maxLength: 
   const port = await freePort();
   const script = path.join(projectRoot(), 'bench', 'scale', 'transformers_server.py');
   const args = [script, checkpointDir, '--port', String(port), '--threads', String(os.availableParallelism()), '--max-length', String(maxLength)];
-  // glibc's defaults, as a user would run it: the bench process may carry the service's malloc threshold.
+  // glibc's defaults, as a user would run it: the bench process may carry the service's malloc settings.
   const env = { ...process.env };
-  delete env[MALLOC_MMAP_THRESHOLD_ENV];
+  for (const v of MALLOC_VARIABLES) delete env[v.env];
   const proc = spawn(python(), args, { cwd: projectRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-4000));

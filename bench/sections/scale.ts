@@ -3,6 +3,7 @@
 // ready time, RSS at rest and under load, S, D(16), D(64), D(256) and a load of long items; and
 // the same checkpoint served by transformers + FastAPI as OpenRLHF's serve_rm serves it.
 import { backendOptions } from '../../src/core/runtime.js';
+import { MALLOC_VARIABLES } from '../../src/util/malloc-threshold.js';
 import { loadHhItems, type HhItem } from '../hh-data.js';
 import type { BenchContext } from '../lib/context.js';
 import { fixedBatches, loadCorpus, measureRate, serviceEncoder, withBackend, type Corpus } from '../lib/limit.js';
@@ -76,8 +77,8 @@ export interface ScaleModelResult {
   corpus: { items: number; meanTokens: number };
   /** Raw ONNX Runtime with the service's session setup, server stopped; the best batch is L. */
   limit: { workers: number; intraOpThreads: number; batch: number; itemsPerSecond: number; tokensPerSecond: number; byBatch: { batch: number; items: number; itemsPerSecond: number; tokensPerSecond: number }[] };
-  /** The service; its `long` load is items of about 1,000 to 4,000 tokens; the malloc threshold its process runs with. */
-  service: ScaleServer & { mallocMmapThreshold: string | null; long: { items: number; minTokens: number; maxTokens: number; meanTokens: number } };
+  /** The service; its `long` load is items of about 1,000 to 4,000 tokens; `malloc`: the glibc malloc variables its process runs with (null: unset). */
+  service: ScaleServer & { malloc: Record<string, string | null>; long: { items: number; minTokens: number; maxTokens: number; meanTokens: number } };
   /** D(256) against a queue too small for it, every client retrying at once on each refusal. */
   storm: ScaleLoad & { settings: Record<string, string>; refusalsPerSecond: number };
   /** bench/scale/transformers_server.py (torch fp32, one forward per request). */
@@ -144,7 +145,8 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
   try {
     const readySeconds = (performance.now() - t0) / 1000;
     const rest = await restRss(server);
-    log(`  ${m.name} service: ready in ${f(readySeconds, 1)} s, RSS at rest ${mib(rest)}, MALLOC_MMAP_THRESHOLD_ ${envOf(server.proc.pid, 'MALLOC_MMAP_THRESHOLD_') ?? 'unset'}`);
+    const malloc = Object.fromEntries(MALLOC_VARIABLES.map((v) => [v.env, envOf(server.proc.pid, v.env)]));
+    log(`  ${m.name} service: ready in ${f(readySeconds, 1)} s, RSS at rest ${mib(rest)}, ${mallocText(malloc)}`);
     await warmUp(server.base, [drain], 1);
     serviceRewards = await rewardsOf(server.base, parityItems);
     const loads: ScaleLoad[] = [];
@@ -162,7 +164,7 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
     loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), tokens: long.tokens, clients: LONG_CLIENTS, per: 1, rate: longRate, drain, counted: true }));
     const longInfo = { items: long.items.length, minTokens: long.minTokens, maxTokens: long.maxTokens, meanTokens: long.meanTokens };
     log(`  ${m.name} service long: ${longInfo.items} items of ${longInfo.minTokens}–${longInfo.maxTokens} tokens; peak RSS − weights ${mib(loads[loads.length - 1]!.peakRssBytes - folder.weightBytes)}`);
-    service = { readySeconds, restRssBytes: rest, mallocMmapThreshold: envOf(server.proc.pid, 'MALLOC_MMAP_THRESHOLD_'), peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
+    service = { readySeconds, restRssBytes: rest, malloc, peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
   } finally {
     await server.stop();
   }
@@ -233,6 +235,11 @@ async function retryStorm(ctx: BenchContext, m: ScaleModel, items: HhItem[], row
 }
 
 /** S/L, D(64)/L, D(64) against transformers' D(64) (items/s, then tokens/s), the storm, and RSS above the weights, in one line. */
+/** The glibc malloc variables a process ran with, as one line (`NAME value`, or `NAME unset`). */
+export function mallocText(malloc: Record<string, string | null>): string {
+  return Object.entries(malloc).map(([k, v]) => `${k} ${v ?? 'unset'}`).join(', ');
+}
+
 export function scaleRatios(r: ScaleModelResult): string {
   const load = (s: ScaleServer, name: string) => s.loads.find((l) => l.name === name);
   const get = (s: ScaleServer, name: string) => load(s, name)?.itemsPerSecond ?? NaN;
