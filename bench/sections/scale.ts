@@ -234,12 +234,12 @@ async function retryStorm(ctx: BenchContext, m: ScaleModel, items: HhItem[], row
   }
 }
 
-/** S/L, D(64)/L, D(64) against transformers' D(64) (items/s, then tokens/s), the storm, and RSS above the weights, in one line. */
 /** The glibc malloc variables a process ran with, as one line (`NAME value`, or `NAME unset`). */
 export function mallocText(malloc: Record<string, string | null>): string {
   return Object.entries(malloc).map(([k, v]) => `${k} ${v ?? 'unset'}`).join(', ');
 }
 
+/** S/L, D(64)/L, D(64) against transformers' D(64) (items/s, then tokens/s), the storm, and RSS above the weights, in one line. */
 export function scaleRatios(r: ScaleModelResult): string {
   const load = (s: ScaleServer, name: string) => s.loads.find((l) => l.name === name);
   const get = (s: ScaleServer, name: string) => load(s, name)?.itemsPerSecond ?? NaN;
