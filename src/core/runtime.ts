@@ -245,12 +245,19 @@ export async function createRuntime(
   });
   let backend: Backend | undefined;
   try {
-    const tokInfo = await tokenizers.ready().catch((err: Error) => {
-      throw new ModelLoadError(path.join(folder.dir, 'tokenizer.json'), `cannot load tokenizer (${err.message})`);
-    });
-    backend = await makeBackend(backendOptions(config, folder, metrics)).catch((err: Error) => {
+    // The tokenizers parse tokenizer.json while the session loads the weights: neither needs the
+    // other, and a large model's ready time is their sum otherwise.
+    const [tokenizing, loading] = await Promise.allSettled([tokenizers.ready(), makeBackend(backendOptions(config, folder, metrics))]);
+    if (tokenizing.status === 'rejected') {
+      if (loading.status === 'fulfilled') await loading.value.close();
+      throw new ModelLoadError(path.join(folder.dir, 'tokenizer.json'), `cannot load tokenizer (${(tokenizing.reason as Error).message})`);
+    }
+    if (loading.status === 'rejected') {
+      const err = loading.reason as Error;
       throw err instanceof ModelLoadError ? err : new ModelLoadError(folder.modelPath, err.message);
-    });
+    }
+    const tokInfo = tokenizing.value;
+    backend = loading.value;
     const io = checkModelIo(backend.info, folder);
     const { numLabels, outputType } = io;
     const { executionProvider, requestedProvider, gpu } = backend.info;
