@@ -2,7 +2,7 @@
 // Everything HTTP lives in app.ts; everything about scoring in core/.
 // First import: it may re-execute the process with glibc's malloc settings (see the module).
 import { mallocSetting } from './util/malloc-env.js';
-import { MALLOC_MMAP_THRESHOLD_ENV, MALLOC_TRIM_THRESHOLD_ENV, MALLOC_VARIABLES } from './util/malloc-threshold.js';
+import { MALLOC_MMAP_THRESHOLD_ENV, MALLOC_TRIM_THRESHOLD_ENV } from './util/malloc-threshold.js';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app.js';
 import { ConfigError, helpText, loadConfig, type Config } from './config.js';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     const layout = inferLayout(config, rt.folder.weightBytes);
     const large = rt.folder.weightBytes >= config.largeModelMb * 2 ** 20;
     if (large && mallocSetting.unset.length > 0 && mallocSetting.reason) {
-      const set = MALLOC_VARIABLES.filter((v) => mallocSetting.unset.includes(v.env)).map((v) => `${v.env}=${v.value}`);
+      const set = mallocSetting.unset.map((v) => `${v.env}=${v.value}`);
       logger.warn(
         { model: rt.folder.name, reason: mallocSetting.reason },
         `glibc malloc's defaults hold or refault a large model's activations: start the server with ${set.join(' ')} to bound peak memory and keep speed`,

@@ -12,14 +12,14 @@
 // glibc reads the variables once, at process start. So this module, imported first by server.ts,
 // re-executes the process with them set (process.execve: same pid, same arguments) unless the
 // environment already chose. Node 20 has no execve: there the server logs how to set them.
-import { MALLOC_VARIABLES, mallocValueFromEnv } from './malloc-threshold.js';
+import { MALLOC_VARIABLES, mallocValueFromEnv, type MallocVariable } from './malloc-threshold.js';
 
 /** How this process's malloc settings were chosen. */
 export interface MallocSetting {
   /** Each variable's value in force (by variable name), as the environment gives it; null where glibc's default is used. */
   values: Record<string, string | null>;
-  /** The variables glibc's default is used for; empty once all are set. */
-  unset: string[];
+  /** The settings glibc's default is used for; empty once all are set. */
+  unset: readonly MallocVariable[];
   /** Why they could not be set on Linux (no execve, execve failed); absent elsewhere. */
   reason?: string;
 }
@@ -29,7 +29,7 @@ type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
 function ensureMallocSettings(): MallocSetting {
   const values = Object.fromEntries(MALLOC_VARIABLES.map((v) => [v.env, mallocValueFromEnv(process.env, v)]));
   const missing = MALLOC_VARIABLES.filter((v) => values[v.env] === null);
-  const setting: MallocSetting = { values, unset: missing.map((v) => v.env) };
+  const setting: MallocSetting = { values, unset: missing };
   // Other systems' allocators do not read them.
   if (missing.length === 0 || process.platform !== 'linux') return setting;
   const proc = process as unknown as { execve?: Execve };

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { spawnServer, type ServerProcess } from '../helpers/process.js';
-import { MALLOC_VARIABLES, mallocValueFromEnv } from '../../src/util/malloc-threshold.js';
+import { MALLOC_VARIABLES, mallocValueFromEnv, type MallocVariable } from '../../src/util/malloc-threshold.js';
 
 const hasExecve = typeof (process as unknown as { execve?: unknown }).execve === 'function';
-const [MMAP, TRIM] = MALLOC_VARIABLES as [(typeof MALLOC_VARIABLES)[0], (typeof MALLOC_VARIABLES)[0]];
+const [MMAP, TRIM] = MALLOC_VARIABLES as [MallocVariable, MallocVariable];
 
 /** The environment the kernel holds for the process now (after any execve). */
 function environOf(pid: number): Map<string, string> {
