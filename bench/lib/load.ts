@@ -44,6 +44,8 @@ export interface LoadResult {
   itemsPerSecond: number;
   /** Tokens of the items answered 200 in the window, per second; NaN without `tokensPerBody`. */
   tokensPerSecond: number;
+  /** Indices in `bodies` of the requests answered 200 in the window (a body sent twice appears twice). */
+  answered: number[];
   /** Per-request latency, ms. */
   latencies: number[];
   /** /health/live latency, ms. */
@@ -66,7 +68,23 @@ export function bodyTokens(tokens: readonly number[], perRequest: number, count 
 }
 
 function bodiesOf<T>(xs: readonly T[], perRequest: number, count: number): T[][] {
-  return Array.from({ length: count }, (_, b) => Array.from({ length: perRequest }, (_, i) => xs[(b * perRequest + i) % xs.length]!));
+  return Array.from({ length: count }, (_, b) => bodyItems(xs, perRequest, b));
+}
+
+/** The elements of `xs` that body `b` of `scoreBodies(xs, perRequest)` holds. */
+export function bodyItems<T>(xs: readonly T[], perRequest: number, b: number): T[] {
+  return Array.from({ length: perRequest }, (_, i) => xs[(b * perRequest + i) % xs.length]!);
+}
+
+/**
+ * Warm-up and window of a closed loop of `itemsPerRound` items (clients × items per request) at
+ * about `rate` items/s: one round of warm-up (the queue reaches its steady depth only once every
+ * client has been answered), then a window of at least two rounds and `minSeconds`; a round is
+ * capped at `roundCap` seconds so that a run ends even if a server all but stalls.
+ */
+export function loadWindow(itemsPerRound: number, rate: number, minSeconds: number, roundCap: number): { warmSeconds: number; seconds: number } {
+  const round = Math.min(roundCap, itemsPerRound / rate);
+  return { warmSeconds: Math.max(WARM_SECONDS, round), seconds: Math.max(minSeconds, 2 * round) };
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
@@ -78,6 +96,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let errors = 0;
   const statuses: Record<number, number> = {};
   const latencies: number[] = [];
+  const answered: number[] = [];
   const health: number[] = [];
   const from = performance.now() + (o.warmSeconds ?? 0) * 1000;
   const end = from + o.seconds * 1000;
@@ -115,6 +134,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       if (done < from || cutDone) continue;
       latencies.push(done - s);
       if (status === 200) {
+        answered.push(b);
         items += o.itemsPerBody;
         tokens += o.tokensPerBody?.[b] ?? NaN;
       } else {
@@ -147,7 +167,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   await Promise.all(edges);
   http.close();
   const seconds = ((o.cutAtEnd ? end : performance.now()) - from) / 1000;
-  return { seconds, items, requests: latencies.length, errors, statuses, itemsPerSecond: items / seconds, tokensPerSecond: tokens / seconds, latencies, health, oldestUnansweredMs };
+  return { seconds, items, requests: latencies.length, errors, statuses, itemsPerSecond: items / seconds, tokensPerSecond: tokens / seconds, answered, latencies, health, oldestUnansweredMs };
 }
 
 /** Seconds of warm-up load before a server's first measured run. */

@@ -7,7 +7,7 @@ import { MALLOC_VARIABLES } from '../../src/util/malloc-threshold.js';
 import { loadHhItems, type HhItem } from '../hh-data.js';
 import type { BenchContext } from '../lib/context.js';
 import { fixedBatches, loadCorpus, measureRate, serviceEncoder, withBackend, type Corpus } from '../lib/limit.js';
-import { bodyTokens, runLoad, scoreBodies, warmUp, WARM_SECONDS } from '../lib/load.js';
+import { bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from '../lib/load.js';
 import { scrape } from '../lib/metrics.js';
 import { ensureScaleModel, type QwenDims, type ScaleModel } from '../lib/scale-models.js';
 import { envOf, startServer, type BenchServer } from '../lib/server.js';
@@ -352,17 +352,13 @@ interface LoadSpec {
 }
 
 /**
- * A closed loop of `clients`, each request `per` items, sized by the expected rate: one round
- * of warm-up (the queue reaches its steady depth only once every client has been answered), then
- * a window of at least two rounds and --scale-seconds; requests still in flight at its end are
- * cut. Then one request, awaited: a server that keeps computing the cut requests (transformers
- * does; the service drops those still queued) finishes them before the next load starts.
+ * A closed loop of `clients`, each request `per` items, sized by the expected rate (`loadWindow`,
+ * --scale-seconds, --scale-round-cap); requests still in flight at its end are cut. Then one
+ * request, awaited: a server that keeps computing the cut requests (transformers does; the
+ * service drops those still queued) finishes them before the next load starts.
  */
 async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, tokens, clients, per, rate, drain, counted = false }: LoadSpec): Promise<ScaleLoad> {
-  // A round is capped so that a run ends even if a server all but stalls (--scale-round-cap).
-  const round = Math.min(ctx.opts.scaleRoundCap, (clients * per) / rate);
-  const warmSeconds = Math.max(WARM_SECONDS, round);
-  const seconds = Math.max(ctx.opts.scaleSeconds, 2 * round);
+  const { warmSeconds, seconds } = loadWindow(clients * per, rate, ctx.opts.scaleSeconds, ctx.opts.scaleRoundCap);
   ctx.log(`  ${who} ${name} (${clients} × ${per}): ${f(warmSeconds, 0)} s warm-up, ${f(seconds, 0)} s measured…`);
   let peak = 0;
   const computed: Record<'start' | 'end', { at: number; items: number; tokens: number }> = { start: { at: NaN, items: NaN, tokens: NaN }, end: { at: NaN, items: NaN, tokens: NaN } };

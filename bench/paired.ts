@@ -1,0 +1,180 @@
+// Paired comparisons, for ratios this machine's drift hides when their two sides run minutes apart
+// (issues 21 and 24):
+//   npm run bench:paired -- [--model 0.6b] [--pairs s-l,d64-l,storm-d64,plain] [--rounds 3] [--seconds 60] [--round-cap 40]
+// Each pair runs its two sides back to back, --rounds times; the figure is the ratio within each
+// round (its median, min and max), never one side's mean over another's.
+//   s-l, d64-l — the service with its defaults under S (4 × 16) or D(64) (one-item clients),
+//                then raw ONNX Runtime in this process (the service's own session setup, batches
+//                of --l-batch sorted by length, no HTTP) on exactly the items the service answered in that window:
+//                service tokens/s ÷ L tokens/s. A window answers fewer of the long items than the
+//                corpus holds (they wait longest), so L on the corpus's mix is not its peer.
+//   storm-d64  — two servers up side by side: defaults under D(64), and MAX_QUEUE_ITEMS=64 under
+//                256 clients that resend at once on every 429. Both queues hold 64 items, so the
+//                ratio is what the refusals cost. Sides alternate (A B, B A, …).
+//   plain      — PREFIX_REUSE=auto and off, side by side, under D(16) of HH items (one-item
+//                requests, nothing shared on purpose): what reuse costs traffic that has little to
+//                share. Serves the --prefix-graphs folder (built by npm run bench:prefix).
+// Each server first runs its load once unmeasured (a fresh server's first seconds at saturation
+// run slower). Windows: one round of warm-up and at least two rounds and --seconds measured (load.ts
+// loadWindow), a round capped at --round-cap; requests in flight at the end are cut and one
+// request awaited before the other side starts. Prints the figures and writes
+// bench/results/<date>-paired.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { backendOptions } from '../src/core/runtime.js';
+import type { Backend } from '../src/infer/backend.js';
+import { projectRoot } from '../src/util/project-root.js';
+import { loadHhItems } from './hh-data.js';
+import { fixedBatches, loadCorpus, measureRate, withBackend, type Corpus } from './lib/limit.js';
+import { bodyItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from './lib/load.js';
+import { ensureScaleModel } from './lib/scale-models.js';
+import { startServer, type BenchServer } from './lib/server.js';
+import { spread, sum, type Spread } from './lib/stats.js';
+
+const PAIRS = ['s-l', 'd64-l', 'storm-d64', 'plain'] as const;
+type PairName = (typeof PAIRS)[number];
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string', default: '0.6b' },
+    pairs: { type: 'string', default: PAIRS.join(',') },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '60' },
+    'round-cap': { type: 'string', default: '40' },
+    'l-batch': { type: 'string', default: '1' },
+  },
+});
+const pairs = a.pairs.split(',') as PairName[];
+for (const p of pairs) if (!PAIRS.includes(p)) throw new Error(`--pairs: unknown pair ${p} (pairs: ${PAIRS.join(', ')})`);
+const ROUNDS = Number(a.rounds);
+const SECONDS = Number(a.seconds);
+const ROUND_CAP = Number(a['round-cap']);
+const L_BATCH = Number(a['l-batch']);
+const STORM_SETTINGS = { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' };
+
+const t0 = performance.now();
+const log = (line: string) => console.log(`[${String(Math.round((performance.now() - t0) / 1000)).padStart(5)} s] ${line}`);
+const f = (x: number, d = 2) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** One side of one round. */
+interface Side {
+  itemsPerSecond: number;
+  tokensPerSecond: number;
+  /** Answers other than 200, by status. */
+  errors: Record<number, number>;
+  seconds: number;
+}
+
+/** One round of a pair: the ratio is `second / first` in tokens/s. */
+interface Round {
+  first: Side;
+  second: Side;
+  ratio: number;
+}
+
+/** A pair's rounds and the spread of their ratios. */
+interface PairResult {
+  name: PairName;
+  first: string;
+  second: string;
+  rounds: Round[];
+  ratio: Spread;
+}
+
+/** A closed loop of `clients` one-item or `per`-item requests on `s`, cut at the window's end, then drained. */
+async function load(s: BenchServer, corpus: Corpus, clients: number, per: number, rate: number) {
+  const bodies = scoreBodies(corpus.items, per);
+  const { warmSeconds, seconds } = loadWindow(clients * per, rate, SECONDS, ROUND_CAP);
+  const r = await runLoad({ base: s.base, bodies, itemsPerBody: per, tokensPerBody: bodyTokens(corpus.rows.map((x) => x.length), per), clients, warmSeconds, seconds, cutAtEnd: true });
+  await warmUp(s.base, scoreBodies(corpus.items.slice(0, 1), 1), 1);
+  const side: Side = { itemsPerSecond: r.itemsPerSecond, tokensPerSecond: r.tokensPerSecond, errors: r.statuses, seconds: r.seconds };
+  // The token rows of every item answered in the window.
+  const rows = r.answered.flatMap((b) => bodyItems(corpus.rows, per, b));
+  return { side, rows };
+}
+
+/** L on exactly `rows`, sorted by length in batches of --l-batch (1: L's best at 0.6B), the service's session setup. */
+async function limitOn(backend: Backend, rows: number[][]): Promise<Side> {
+  const itemsPerSecond = await measureRate(backend, fixedBatches(rows, L_BATCH));
+  return { itemsPerSecond, tokensPerSecond: (itemsPerSecond * sum(rows.map((r) => r.length))) / rows.length, errors: {}, seconds: rows.length / itemsPerSecond };
+}
+
+const sideText = (s: Side) => `${f(s.itemsPerSecond)} items/s, ${f(s.tokensPerSecond, 0)} tokens/s${Object.keys(s.errors).length ? `, non-200 ${JSON.stringify(s.errors)}` : ''}`;
+
+async function runPair(name: PairName, first: string, second: string, round: (r: number) => Promise<[Side, Side]>): Promise<PairResult> {
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const [x, y] = await round(r);
+    rounds.push({ first: x, second: y, ratio: y.tokensPerSecond / x.tokensPerSecond });
+    log(`${name} round ${r + 1}: ${first} ${sideText(x)}; ${second} ${sideText(y)}; ${second}/${first} ${f(y.tokensPerSecond / x.tokensPerSecond, 3)}`);
+  }
+  const ratio = spread(rounds.map((x) => x.ratio));
+  log(`${name}: ${second}/${first} tokens/s median ${f(ratio.median, 3)} (min ${f(ratio.min, 3)}, max ${f(ratio.max, 3)}, ${ROUNDS} rounds)`);
+  return { name, first, second, rounds, ratio };
+}
+
+/** The service under `clients` × `per`, then L on the items it answered, each round. */
+async function serviceVsLimit(name: PairName, modelDir: string, corpus: Corpus, clients: number, per: number): Promise<PairResult> {
+  const config = loadConfig({ MODEL_DIR: modelDir }, []);
+  return withBackend(backendOptions(config, corpus.folder), async (backend) => {
+    const s = await startServer({ MODEL_DIR: modelDir });
+    try {
+      await warmUp(s.base, scoreBodies(corpus.items, 1), 4);
+      let rate = (await limitOn(backend, corpus.rows.slice(0, 8))).itemsPerSecond;
+      rate = (await load(s, corpus, clients, per, rate)).side.itemsPerSecond || rate;
+      return await runPair(name, 'L', 'service', async () => {
+        const { side, rows } = await load(s, corpus, clients, per, rate);
+        rate = side.itemsPerSecond;
+        return [await limitOn(backend, rows), side];
+      });
+    } finally {
+      await s.stop();
+    }
+  });
+}
+
+/** Two servers up at once; each round runs both sides, in alternating order. */
+async function sideBySide(name: PairName, envs: [Record<string, string>, Record<string, string>], labels: [string, string], corpus: Corpus, clients: [number, number]): Promise<PairResult> {
+  const servers: BenchServer[] = [];
+  try {
+    for (const env of envs) servers.push(await startServer(env));
+    const rate = [NaN, NaN];
+    for (const [i, s] of servers.entries()) {
+      const t = performance.now();
+      await warmUp(s.base, scoreBodies(corpus.items, 1), 4);
+      rate[i] = 4000 / (performance.now() - t);
+      rate[i] = (await load(s, corpus, clients[i]!, 1, rate[i]!)).side.itemsPerSecond || rate[i]!;
+    }
+    return await runPair(name, labels[0], labels[1], async (r) => {
+      const out: Side[] = [];
+      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        const { side } = await load(servers[i]!, corpus, clients[i]!, 1, rate[i]!);
+        if (side.itemsPerSecond > 0) rate[i] = side.itemsPerSecond;
+        out[i] = side;
+      }
+      return [out[0]!, out[1]!];
+    });
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
+const results: PairResult[] = [];
+const hh = loadHhItems();
+const plainModel = pairs.some((p) => p !== 'plain') ? await ensureScaleModel(a.model, log) : null;
+const prefixModel = pairs.includes('plain') ? await ensureScaleModel(a.model, log, { prefixGraphs: true }) : null;
+for (const p of pairs) {
+  const dir = p === 'plain' ? prefixModel!.modelDir : plainModel!.modelDir;
+  const corpus = loadCorpus(dir, hh, loadConfig({ MODEL_DIR: dir }, []));
+  log(`${p} on ${a.model} (${dir}): ${corpus.items.length} HH items, ${f(corpus.tokens / corpus.items.length, 0)} tokens on average`);
+  if (p === 's-l') results.push(await serviceVsLimit(p, dir, corpus, 4, 16));
+  if (p === 'd64-l') results.push(await serviceVsLimit(p, dir, corpus, 64, 1));
+  if (p === 'storm-d64') results.push(await sideBySide(p, [{ MODEL_DIR: dir }, { MODEL_DIR: dir, ...STORM_SETTINGS }], ['D(64)', 'D(256) retrying'], corpus, [64, 256]));
+  if (p === 'plain') results.push(await sideBySide(p, [{ MODEL_DIR: dir, PREFIX_REUSE: 'off' }, { MODEL_DIR: dir, PREFIX_REUSE: 'auto' }], ['reuse off', 'reuse on'], corpus, [16, 16]));
+}
+
+const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
+const file = path.join(projectRoot(), 'bench', 'results', `${stamp}-paired.json`);
+fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), command: `npm run bench:paired -- ${process.argv.slice(2).join(' ')}`, node: process.version, model: a.model, results }, null, 1) + '\n');
+log(`wrote ${path.relative(projectRoot(), file)}`);
