@@ -19,6 +19,8 @@
 // loadWindow), a round capped at --round-cap; requests in flight at the end are cut and one
 // request awaited before the other side starts. Prints the figures and writes
 // bench/results/<date>-paired.json.
+// First import: L runs in this process, so it gets the malloc settings the service starts with.
+import '../src/util/malloc-env.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
