@@ -29,8 +29,10 @@ import { backendOptions } from '../src/core/runtime.js';
 import type { Backend } from '../src/infer/backend.js';
 import { projectRoot } from '../src/util/project-root.js';
 import { loadHhItems } from './hh-data.js';
+import { cpuMeter, type Cores } from './lib/cpu.js';
 import { fixedBatches, loadCorpus, measureRate, withBackend, type Corpus } from './lib/limit.js';
 import { bodyItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from './lib/load.js';
+import { delta, scrape, type Scrape } from './lib/metrics.js';
 import { ensureScaleModel } from './lib/scale-models.js';
 import { startServer, type BenchServer } from './lib/server.js';
 import { spread, sum, type Spread } from './lib/stats.js';
@@ -66,6 +68,8 @@ interface Side {
   /** Answers other than 200, by status. */
   errors: Record<number, number>;
   seconds: number;
+  /** A server side: where the CPU went over the window, in cores (the load client runs on the same cores). */
+  cores?: Cores;
 }
 
 /** One round of a pair: the ratio is `second / first` in tokens/s. */
@@ -88,9 +92,16 @@ interface PairResult {
 async function load(s: BenchServer, corpus: Corpus, clients: number, per: number, rate: number) {
   const bodies = scoreBodies(corpus.items, per);
   const { warmSeconds, seconds } = loadWindow(clients * per, rate, SECONDS, ROUND_CAP);
-  const r = await runLoad({ base: s.base, bodies, itemsPerBody: per, tokensPerBody: bodyTokens(corpus.rows.map((x) => x.length), per), clients, warmSeconds, seconds, cutAtEnd: true });
+  let before: Scrape;
+  let meter: ReturnType<typeof cpuMeter>;
+  let cores: Cores | undefined;
+  const atWindow = async (edge: 'start' | 'end') => {
+    if (edge === 'start') [before, meter] = [await scrape(s.base), cpuMeter(s)];
+    else cores = meter(delta(before, await scrape(s.base)));
+  };
+  const r = await runLoad({ base: s.base, bodies, itemsPerBody: per, tokensPerBody: bodyTokens(corpus.rows.map((x) => x.length), per), clients, warmSeconds, seconds, cutAtEnd: true, atWindow });
   await warmUp(s.base, scoreBodies(corpus.items.slice(0, 1), 1), 1);
-  const side: Side = { itemsPerSecond: r.itemsPerSecond, tokensPerSecond: r.tokensPerSecond, errors: r.statuses, seconds: r.seconds };
+  const side: Side = { itemsPerSecond: r.itemsPerSecond, tokensPerSecond: r.tokensPerSecond, errors: r.statuses, seconds: r.seconds, ...(cores && { cores }) };
   // The token rows of every item answered in the window.
   const rows = r.answered.flatMap((b) => bodyItems(corpus.rows, per, b));
   return { side, rows };
@@ -102,7 +113,8 @@ async function limitOn(backend: Backend, rows: number[][]): Promise<Side> {
   return { itemsPerSecond, tokensPerSecond: (itemsPerSecond * sum(rows.map((r) => r.length))) / rows.length, errors: {}, seconds: rows.length / itemsPerSecond };
 }
 
-const sideText = (s: Side) => `${f(s.itemsPerSecond)} items/s, ${f(s.tokensPerSecond, 0)} tokens/s${Object.keys(s.errors).length ? `, non-200 ${JSON.stringify(s.errors)}` : ''}`;
+const coresText = (c: Cores) => `cores: server ${f(c.server)} (main ${f(c.main)}, infer ${f(c.infer)}, tokenize ${f(c.tokenize)}), client ${f(c.client)}`;
+const sideText = (s: Side) => `${f(s.itemsPerSecond)} items/s, ${f(s.tokensPerSecond, 0)} tokens/s${Object.keys(s.errors).length ? `, non-200 ${JSON.stringify(s.errors)}` : ''}${s.cores ? ` (${coresText(s.cores)})` : ''}`;
 
 async function runPair(name: PairName, first: string, second: string, round: (r: number) => Promise<[Side, Side]>): Promise<PairResult> {
   const rounds: Round[] = [];
