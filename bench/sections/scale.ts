@@ -3,11 +3,12 @@
 // ready time, RSS at rest and under load, S, D(16), D(64), D(256) and a load of long items; and
 // the same checkpoint served by transformers + FastAPI as OpenRLHF's serve_rm serves it.
 import { backendOptions } from '../../src/core/runtime.js';
+import { OrtBackend } from '../../src/infer/ort-backend.js';
 import { MALLOC_VARIABLES } from '../../src/util/malloc-threshold.js';
 import { loadHhItems, type HhItem } from '../hh-data.js';
 import type { BenchContext } from '../lib/context.js';
-import { fixedBatches, loadCorpus, measureRate, serviceEncoder, withBackend, type Corpus } from '../lib/limit.js';
-import { bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from '../lib/load.js';
+import { fixedBatches, loadCorpus, measureRate, serviceEncoder, type Corpus } from '../lib/limit.js';
+import { bodyItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from '../lib/load.js';
 import { scrape } from '../lib/metrics.js';
 import { ensureScaleModel, type QwenDims, type ScaleModel } from '../lib/scale-models.js';
 import { envOf, startServer, type BenchServer } from '../lib/server.js';
@@ -47,6 +48,12 @@ export interface ScaleLoad {
   oldestUnansweredMs: number;
   /** Highest RSS sampled every 200 ms over the whole load, warm-up included. */
   peakRssBytes: number;
+  /**
+   * S and D(64): raw ONNX Runtime at L's batch on exactly the items the window answered, right
+   * after it. A window answers fewer of the long items than the corpus holds (they wait longest),
+   * so L on the corpus's mix is not its peer on a machine where short items run faster per token.
+   */
+  limitSameItems?: { items: number; itemsPerSecond: number; tokensPerSecond: number };
 }
 
 /** One server process of one checkpoint and its loads. */
@@ -99,6 +106,8 @@ const SERVICE_LOADS = [
   ['D(256)', 256, 1],
 ] as const;
 const TRANSFORMERS_LOADS = [SERVICE_LOADS[0], SERVICE_LOADS[2]] as const;
+/** The loads compared with L on the items their window answered (the targets are S and D(64) ≥ 0.9 × L). */
+const SAME_ITEMS_LOADS: readonly string[] = ['S', 'D(64)'];
 /** Batch sizes tried for L; one costing over --scale-seconds for two batches is skipped (at least one runs). */
 const L_BATCHES = [1, 4, 16, 64];
 /**
@@ -131,42 +140,50 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
   }
   const meanTokens = corpus.tokens / corpus.items.length;
   log(`  ${m.name}: ${f(m.params / 1e6, 1)} M parameters, ${mib(folder.weightBytes)} of weights, max_length ${folder.reward.maxLength}; ${corpus.items.length} HH items, ${f(meanTokens, 0)} tokens on average`);
-  const limit = await measureLimit(ctx, m, corpus);
+  // L's session stays open through the service's loads, for L on the items of their windows.
+  const limitBackend = await OrtBackend.create(backendOptions(ctx.config, folder));
   const long = longItems(corpus);
   const parityItems = corpus.items.slice(0, PARITY_ITEMS);
   const drain = scoreBodies(corpus.items, 1, 1)[0]!;
   const rowTokens = corpus.rows.map((r) => r.length);
 
-  // The service with its defaults: only MODEL_DIR is set.
-  const t0 = performance.now();
-  const server = await startServer({ MODEL_DIR: m.modelDir });
+  let limit: ScaleModelResult['limit'];
   let service: ScaleModelResult['service'];
   let serviceRewards: number[];
   try {
-    const readySeconds = (performance.now() - t0) / 1000;
-    const rest = await restRss(server);
-    const malloc = Object.fromEntries(MALLOC_VARIABLES.map((v) => [v.env, envOf(server.proc.pid, v.env)]));
-    log(`  ${m.name} service: ready in ${f(readySeconds, 1)} s, RSS at rest ${mib(rest)}, ${mallocText(malloc)}`);
-    await warmUp(server.base, [drain], 1);
-    serviceRewards = await rewardsOf(server.base, parityItems);
-    const loads: ScaleLoad[] = [];
-    let rate = limit.itemsPerSecond;
-    for (const [name, clients, per] of SERVICE_LOADS) {
-      const l = await measureLoad(ctx, { who: `${m.name} service`, server, name, bodies: scoreBodies(corpus.items, per), tokens: bodyTokens(rowTokens, per), clients, per, rate, drain, counted: true });
-      loads.push(l);
-      // The service's own rate sizes the loads after S.
-      if (name === 'S' && l.itemsPerSecond > 0) rate = Math.min(rate, l.itemsPerSecond);
+    limit = await measureLimit(ctx, m, corpus, limitBackend);
+    // The service with its defaults: only MODEL_DIR is set.
+    const t0 = performance.now();
+    const server = await startServer({ MODEL_DIR: m.modelDir });
+    try {
+      const readySeconds = (performance.now() - t0) / 1000;
+      const rest = await restRss(server);
+      const malloc = Object.fromEntries(MALLOC_VARIABLES.map((v) => [v.env, envOf(server.proc.pid, v.env)]));
+      log(`  ${m.name} service: ready in ${f(readySeconds, 1)} s, RSS at rest ${mib(rest)}, ${mallocText(malloc)}`);
+      await warmUp(server.base, [drain], 1);
+      serviceRewards = await rewardsOf(server.base, parityItems);
+      const loads: ScaleLoad[] = [];
+      let rate = limit.itemsPerSecond;
+      for (const [name, clients, per] of SERVICE_LOADS) {
+        const sameItems = SAME_ITEMS_LOADS.includes(name) ? { backend: limitBackend, batch: limit.batch, rows: corpus.rows } : undefined;
+        const l = await measureLoad(ctx, { who: `${m.name} service`, server, name, bodies: scoreBodies(corpus.items, per), tokens: bodyTokens(rowTokens, per), clients, per, rate, drain, counted: true, sameItems });
+        loads.push(l);
+        // The service's own rate sizes the loads after S.
+        if (name === 'S' && l.itemsPerSecond > 0) rate = Math.min(rate, l.itemsPerSecond);
+      }
+      // One long item of about the mean length, timed alone, sizes the long load (attention grows faster than the length).
+      const t = performance.now();
+      await warmUp(server.base, scoreBodies([long.items[LONG_ITEMS >> 1]!], 1), 1);
+      const longRate = Math.min((rate * meanTokens) / long.meanTokens, 1000 / (performance.now() - t));
+      loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), tokens: long.tokens, clients: LONG_CLIENTS, per: 1, rate: longRate, drain, counted: true }));
+      const longInfo = { items: long.items.length, minTokens: long.minTokens, maxTokens: long.maxTokens, meanTokens: long.meanTokens };
+      log(`  ${m.name} service long: ${longInfo.items} items of ${longInfo.minTokens}–${longInfo.maxTokens} tokens; peak RSS − weights ${mib(loads[loads.length - 1]!.peakRssBytes - folder.weightBytes)}`);
+      service = { readySeconds, restRssBytes: rest, malloc, peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
+    } finally {
+      await server.stop();
     }
-    // One long item of about the mean length, timed alone, sizes the long load (attention grows faster than the length).
-    const t = performance.now();
-    await warmUp(server.base, scoreBodies([long.items[LONG_ITEMS >> 1]!], 1), 1);
-    const longRate = Math.min((rate * meanTokens) / long.meanTokens, 1000 / (performance.now() - t));
-    loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), tokens: long.tokens, clients: LONG_CLIENTS, per: 1, rate: longRate, drain, counted: true }));
-    const longInfo = { items: long.items.length, minTokens: long.minTokens, maxTokens: long.maxTokens, meanTokens: long.meanTokens };
-    log(`  ${m.name} service long: ${longInfo.items} items of ${longInfo.minTokens}–${longInfo.maxTokens} tokens; peak RSS − weights ${mib(loads[loads.length - 1]!.peakRssBytes - folder.weightBytes)}`);
-    service = { readySeconds, restRssBytes: rest, malloc, peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
   } finally {
-    await server.stop();
+    await limitBackend.close();
   }
   const storm = await retryStorm(ctx, m, corpus.items, rowTokens, service.loads.find((l) => l.name === 'D(256)')!.itemsPerSecond, drain);
 
@@ -239,7 +256,7 @@ export function mallocText(malloc: Record<string, string | null>): string {
   return Object.entries(malloc).map(([k, v]) => `${k} ${v ?? 'unset'}`).join(', ');
 }
 
-/** S/L, D(64)/L, D(64) against transformers' D(64) (items/s, then tokens/s), the storm, and RSS above the weights, in one line. */
+/** S/L, D(64)/L (also against L on the items each window answered), D(64) against transformers' D(64) (items/s, then tokens/s), the storm, and RSS above the weights, in one line. */
 export function scaleRatios(r: ScaleModelResult): string {
   const load = (s: ScaleServer, name: string) => s.loads.find((l) => l.name === name);
   const get = (s: ScaleServer, name: string) => load(s, name)?.itemsPerSecond ?? NaN;
@@ -248,7 +265,9 @@ export function scaleRatios(r: ScaleModelResult): string {
   const L = r.limit.itemsPerSecond;
   const Lt = r.limit.tokensPerSecond;
   const longPeak = r.service.loads.find((l) => l.name === 'long')?.peakRssBytes ?? NaN;
-  const vsL = (name: string) => `${name}/L items ${f(get(r.service, name) / L, 3)}, tokens ${f(tok(r.service, name) / Lt, 3)} answered, ${f(computedTok(name) / Lt, 3)} computed`;
+  const sameTok = (name: string) => load(r.service, name)?.limitSameItems?.tokensPerSecond ?? NaN;
+  const vsL = (name: string) =>
+    `${name}/L items ${f(get(r.service, name) / L, 3)}, tokens ${f(tok(r.service, name) / Lt, 3)} answered, ${f(computedTok(name) / Lt, 3)} computed, ${f(tok(r.service, name) / sameTok(name), 3)} against L on the items answered`;
   return [
     vsL('S'),
     vsL('D(64)'),
@@ -264,27 +283,26 @@ function spreadRows(rows: readonly number[][], n: number): number[][] {
   return Array.from({ length: Math.min(n, rows.length) }, (_, i) => rows[Math.floor((i * rows.length) / Math.min(n, rows.length))]!);
 }
 
-/** L: every batch size that fits the time, on items spread over the corpus, sorted by length within them. */
-async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus): Promise<ScaleModelResult['limit']> {
+/** L on `b` (the service's session setup): every batch size that fits the time, on items spread over the corpus, sorted by length within them. */
+async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus, b: OrtBackend): Promise<ScaleModelResult['limit']> {
   const { opts, log } = ctx;
-  const backend = backendOptions(ctx.config, corpus.folder);
-  return withBackend(backend, async (b) => {
-    // A first rate sizes each try to about half of --scale-seconds.
-    const probe = await measureRate(b, fixedBatches(corpus.rows.slice(0, 8), 8));
-    const sizes = L_BATCHES.filter((batch, i) => i === 0 || (2 * batch) / probe <= opts.scaleSeconds);
-    const byBatch: ScaleModelResult['limit']['byBatch'] = [];
-    for (const batch of sizes) {
-      const items = Math.min(corpus.rows.length, Math.max(2 * batch, Math.ceil((probe * opts.scaleSeconds) / 2 / batch) * batch));
-      const rows = spreadRows(corpus.rows, items);
-      const itemsPerSecond = await measureRate(b, fixedBatches(rows, batch));
-      const tokensPerSecond = (itemsPerSecond * rows.reduce((a, r) => a + r.length, 0)) / items;
-      byBatch.push({ batch, items, itemsPerSecond, tokensPerSecond });
-      log(`  ${m.name} L, batches of ${batch}: ${f(itemsPerSecond)} items/s, ${f(tokensPerSecond, 0)} tokens/s (${items} items)`);
-    }
-    const best = byBatch.reduce((a, x) => (x.tokensPerSecond > a.tokensPerSecond ? x : a));
-    log(`  ${m.name} L = ${f(best.itemsPerSecond)} items/s, ${f(best.tokensPerSecond, 0)} tokens/s at batch ${best.batch} (${backend.workers} worker(s) × ${backend.intraOpThreads} thread(s))`);
-    return { workers: backend.workers, intraOpThreads: backend.intraOpThreads, batch: best.batch, itemsPerSecond: best.itemsPerSecond, tokensPerSecond: best.tokensPerSecond, byBatch };
-  });
+  // A first rate sizes each try to about half of --scale-seconds: items one at a time, since one
+  // batch of 8 at 0.6B ran so slowly that it sized L at 8 items.
+  const probe = await measureRate(b, fixedBatches(corpus.rows.slice(0, 8), 1));
+  const sizes = L_BATCHES.filter((batch, i) => i === 0 || (2 * batch) / probe <= opts.scaleSeconds);
+  const byBatch: ScaleModelResult['limit']['byBatch'] = [];
+  for (const batch of sizes) {
+    const items = Math.min(corpus.rows.length, Math.max(2 * batch, Math.ceil((probe * opts.scaleSeconds) / 2 / batch) * batch));
+    const rows = spreadRows(corpus.rows, items);
+    const itemsPerSecond = await measureRate(b, fixedBatches(rows, batch));
+    const tokensPerSecond = (itemsPerSecond * rows.reduce((a, r) => a + r.length, 0)) / items;
+    byBatch.push({ batch, items, itemsPerSecond, tokensPerSecond });
+    log(`  ${m.name} L, batches of ${batch}: ${f(itemsPerSecond)} items/s, ${f(tokensPerSecond, 0)} tokens/s (${items} items)`);
+  }
+  const best = byBatch.reduce((a, x) => (x.tokensPerSecond > a.tokensPerSecond ? x : a));
+  const { workers, intraOpThreads } = backendOptions(ctx.config, corpus.folder);
+  log(`  ${m.name} L = ${f(best.itemsPerSecond)} items/s, ${f(best.tokensPerSecond, 0)} tokens/s at batch ${best.batch} (${workers} worker(s) × ${intraOpThreads} thread(s))`);
+  return { workers, intraOpThreads, batch: best.batch, itemsPerSecond: best.itemsPerSecond, tokensPerSecond: best.tokensPerSecond, byBatch };
 }
 
 /**
@@ -349,6 +367,8 @@ interface LoadSpec {
   drain: string;
   /** The server exports reward_inferred_items_total (the service does, transformers does not). */
   counted?: boolean;
+  /** After the load, L on `backend` in batches of `batch` on the items the window answered (`rows`: token ids of each corpus item). */
+  sameItems?: { backend: OrtBackend; batch: number; rows: readonly number[][] } | undefined;
 }
 
 /**
@@ -357,7 +377,7 @@ interface LoadSpec {
  * request, awaited: a server that keeps computing the cut requests (transformers does; the
  * service drops those still queued) finishes them before the next load starts.
  */
-async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, tokens, clients, per, rate, drain, counted = false }: LoadSpec): Promise<ScaleLoad> {
+async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, tokens, clients, per, rate, drain, counted = false, sameItems }: LoadSpec): Promise<ScaleLoad> {
   const { warmSeconds, seconds } = loadWindow(clients * per, rate, ctx.opts.scaleSeconds, ctx.opts.scaleRoundCap);
   ctx.log(`  ${who} ${name} (${clients} × ${per}): ${f(warmSeconds, 0)} s warm-up, ${f(seconds, 0)} s measured…`);
   let peak = 0;
@@ -410,5 +430,11 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, to
   ctx.log(
     `  ${who} ${name}: ${f(load.itemsPerSecond)} items/s${load.computedItemsPerSecond === null ? '' : ` (${f(load.computedItemsPerSecond)} computed)`}, ${f(load.tokensPerSecond, 0)} tokens/s${load.computedTokensPerSecond === null ? '' : ` (${f(load.computedTokensPerSecond, 0)} computed)`}, p50 ${f(load.p50Ms, 0)} ms, p99 ${f(load.p99Ms, 0)} ms (${load.requests} answers), non-200 ${errors}, oldest unanswered ${f(load.oldestUnansweredMs, 0)} ms, peak RSS ${mib(load.peakRssBytes)}; drained in ${f(drained, 1)} s`,
   );
+  if (sameItems && r.answered.length > 0) {
+    const rows = r.answered.flatMap((b) => bodyItems(sameItems.rows, per, b));
+    const itemsPerSecond = await measureRate(sameItems.backend, fixedBatches(rows, sameItems.batch));
+    load.limitSameItems = { items: rows.length, itemsPerSecond, tokensPerSecond: (itemsPerSecond * rows.reduce((a, x) => a + x.length, 0)) / rows.length };
+    ctx.log(`  ${who} ${name}: L on the ${rows.length} items it answered, batches of ${sameItems.batch}: ${f(itemsPerSecond)} items/s, ${f(load.limitSameItems.tokensPerSecond, 0)} tokens/s`);
+  }
   return load;
 }
