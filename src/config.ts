@@ -101,6 +101,12 @@ const SETTINGS = {
     help: 'how long a request that finds the queue full waits for room, in arrival order, before its 429 `overloaded` (`Retry-After: 1`); 0 = refuse at once',
     more: 'a client that retries at once then costs one refusal per hold',
   },
+  ADMISSION_REFUSALS_PER_S: {
+    schema: int(0, 10_000),
+    default: '20',
+    help: 'queue-full refusals per second the holds aim at: behind others already waiting, a request waits as many seconds as they are ÷ this (at least `ADMISSION_HOLD_MS`, at most 60 s), so clients that retry at once cost about this many refusals per second however many they are; 0 = `ADMISSION_HOLD_MS` alone',
+    more: 'a refusal is cheap, but it interrupts the cores inference runs on',
+  },
   MAX_QUEUE_WAIT_MS: {
     schema: int(0, 3_600_000),
     default: '0',

@@ -12,6 +12,9 @@ export function abortError(signal: AbortSignal): ServiceError {
   return signal.reason instanceof ServiceError ? signal.reason : new ServiceError('client_closed');
 }
 
+/** Longest hold `admissionRefusalsPerS` stretches a request's wait for room to. */
+export const MAX_HOLD_MS = 60_000;
+
 /** Limits of the dynamic batcher. */
 export interface BatcherOptions {
   maxBatchSize: number;
@@ -22,6 +25,12 @@ export interface BatcherOptions {
   maxQueueTokens: number;
   /** How long a request that finds the queue full waits for room before its 429; 0 = refuse at once. */
   admissionHoldMs: number;
+  /**
+   * Queue-full refusals per second the holds aim at: a request that starts waiting behind n others
+   * waits (n + 1) / this seconds when that is longer than `admissionHoldMs` (at most
+   * MAX_HOLD_MS); 0 = `admissionHoldMs` alone.
+   */
+  admissionRefusalsPerS: number;
   queueDeadlineMs: number;
   /** See SelectLimits.minEfficiency. */
   minPaddingEfficiency: number;
@@ -203,10 +212,11 @@ export class Batcher {
    * (`maxQueueItems` items admitted, `maxQueueTokens` tokens queued), not by a guess of time.
    * Refused at once: a request whose `timeout_ms` the work ahead cannot meet at the measured drain
    * rate, one past `maxQueueWaitMs` when that bound is set, and any after shutdown began. A
-   * request that finds the queue full waits up to `admissionHoldMs` for room, in arrival order,
-   * then gets 429: a client that retries at once on every 429 then costs one cheap refusal per
-   * hold, not a busy loop. Of a request still being tokenized only its current slice counts as
-   * ahead: tokenizer threads are shared in turns.
+   * request that finds the queue full waits for room, in arrival order, for its hold (`holdMs`:
+   * `admissionHoldMs`, longer behind many waiters), then gets 429: clients that retry at once on
+   * every 429 then cost about `admissionRefusalsPerS` refusals per second however many they are,
+   * not a busy loop. Of a request still being tokenized only its current slice counts as ahead:
+   * tokenizer threads are shared in turns.
    * @throws ServiceError `overloaded` (429); the signal's reason if it aborts while holding.
    */
   reserve(items: number, signal?: AbortSignal): Promise<Ticket> {
@@ -223,8 +233,9 @@ export class Batcher {
     const bound = this.opts.maxQueueWaitMs;
     if (bound > 0 && waitMs > bound) return tooLong(bound, ` (MAX_QUEUE_WAIT_MS ${bound}); retry later`);
     if (this.waiting.length === 0 && this.fits(items)) return Promise.resolve(this.grant(items));
-    if (this.opts.admissionHoldMs === 0) return Promise.reject(this.full());
+    if (this.opts.admissionHoldMs === 0) return Promise.reject(this.full(0));
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    const holdMs = this.holdMs();
     return new Promise<Ticket>((resolve, reject) => {
       const waiter: Waiter = {
         items,
@@ -238,7 +249,7 @@ export class Batcher {
         },
       };
       const onAbort = () => waiter.refuse(abortError(signal!));
-      const timer = setTimeout(() => waiter.refuse(this.full()), this.opts.admissionHoldMs);
+      const timer = setTimeout(() => waiter.refuse(this.full(holdMs)), holdMs);
       const settle = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -254,9 +265,21 @@ export class Batcher {
     return this.reserved + items <= this.opts.maxQueueItems && this.queuedTokens < this.opts.maxQueueTokens;
   }
 
-  private full(): ServiceError {
+  /**
+   * The hold of a request that starts waiting now: `admissionHoldMs`, or longer behind many
+   * waiters. Clients that retry at once keep n requests waiting; each waits about
+   * n / admissionRefusalsPerS seconds, so n of them are refused in that time: the rate, whatever n.
+   */
+  private holdMs(): number {
+    const { admissionHoldMs, admissionRefusalsPerS } = this.opts;
+    if (admissionRefusalsPerS === 0) return admissionHoldMs;
+    return Math.max(admissionHoldMs, Math.min(MAX_HOLD_MS, Math.ceil((1000 * (this.waiting.length + 1)) / admissionRefusalsPerS)));
+  }
+
+  private full(holdMs: number): ServiceError {
     const { maxQueueItems, maxQueueTokens, admissionHoldMs } = this.opts;
-    const held = admissionHoldMs > 0 ? ` for ${admissionHoldMs} ms (ADMISSION_HOLD_MS)` : '';
+    const why = holdMs > admissionHoldMs ? `ADMISSION_HOLD_MS, longer behind the requests already waiting: ADMISSION_REFUSALS_PER_S` : 'ADMISSION_HOLD_MS';
+    const held = holdMs > 0 ? ` for ${holdMs} ms (${why})` : '';
     return new ServiceError(
       'overloaded',
       `Queue is full${held}: ${this.reserved} of ${maxQueueItems} items, ${this.queuedTokens} of ${maxQueueTokens} tokens (MAX_QUEUE_ITEMS, MAX_QUEUE_TOKENS); retry later`,

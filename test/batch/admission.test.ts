@@ -84,6 +84,28 @@ test('a held request gets 429 when no room frees within ADMISSION_HOLD_MS; the a
   for (const r of await Promise.all(first)) assert.equal(r.status, 200);
 });
 
+test('behind other waiting requests the hold grows, so that clients retrying at once are refused at about ADMISSION_REFUSALS_PER_S', LIMIT, async () => {
+  const g = gate();
+  const t = await app({ MAX_QUEUE_ITEMS: '6', MAX_ITEMS_PER_REQUEST: '3', MAX_BATCH_SIZE: '3', MIN_PADDING_EFFICIENCY: '0', ADMISSION_HOLD_MS: '50', ADMISSION_REFUSALS_PER_S: '10' }, g);
+  g.close();
+  const first = [1, 2, 3, 4].map((i) => post(t.app, '/score', body(i, 3)));
+  await until(() => t.runtime.batcher.depth === 6 && t.runtime.batcher.held === 0 && t.runtime.batcher.tokens > 0);
+  // Five requests find the queue full: the k-th to wait is held k / 10 s (more than 50 ms), so
+  // five refusals take half a second instead of 50 ms.
+  const t0 = performance.now();
+  const refused = await Promise.all([1, 2, 3, 4, 5].map((k) => post(t.app, '/score', body(10 + k, 1)).then((r) => ({ r, ms: performance.now() - t0 }))));
+  for (const { r } of refused) assert.equal(r.status, 429);
+  const holds = refused.map(({ r }) => Number(/Queue is full for (\d+) ms \(ADMISSION_HOLD_MS, longer behind the requests already waiting: ADMISSION_REFUSALS_PER_S\)/.exec(r.body.error.message)?.[1]));
+  assert.deepEqual(
+    holds.sort((a, b) => a - b),
+    [100, 200, 300, 400, 500],
+  );
+  assert.ok(Math.max(...refused.map((x) => x.ms)) >= 490, 'the last refusal came after its 500 ms hold');
+  assert.equal(t.runtime.batcher.held, 0);
+  g.open();
+  for (const r of await Promise.all(first)) assert.equal(r.status, 200);
+});
+
 test('MAX_QUEUE_TOKENS bounds what the queue holds: past it, a newcomer waits for room', LIMIT, async () => {
   const g = gate();
   const t = await app({ MAX_QUEUE_TOKENS: '100', ADMISSION_HOLD_MS: '0' }, g);
