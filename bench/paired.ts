@@ -13,7 +13,10 @@
 //                ratio is what the refusals cost. Sides alternate (A B, B A, …).
 //   plain      — PREFIX_REUSE=auto and off, side by side, under D(16) of HH items (one-item
 //                requests, nothing shared on purpose): what reuse costs traffic that has little to
-//                share. Serves the --prefix-graphs folder (built by npm run bench:prefix).
+//                share: HH pairs share their prompt, so some rows do group. Serves the
+//                --prefix-graphs folder (built by npm run bench:prefix).
+//   distinct   — the same with one item per HH prompt: traffic with no shared prompt, where
+//                reuse can only cost.
 // Each server first runs its load once unmeasured (a fresh server's first seconds at saturation
 // run slower). Windows: one round of warm-up and at least two rounds and --seconds measured (load.ts
 // loadWindow), a round capped at --round-cap; requests in flight at the end are cut and one
@@ -28,7 +31,7 @@ import { loadConfig } from '../src/config.js';
 import { backendOptions } from '../src/core/runtime.js';
 import type { Backend } from '../src/infer/backend.js';
 import { projectRoot } from '../src/util/project-root.js';
-import { loadHhItems } from './hh-data.js';
+import { loadHhItems, type HhItem } from './hh-data.js';
 import { cpuMeter, type Cores } from './lib/cpu.js';
 import { fixedBatches, loadCorpus, measureRate, withBackend, type Corpus } from './lib/limit.js';
 import { bodyItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from './lib/load.js';
@@ -37,7 +40,7 @@ import { ensureScaleModel } from './lib/scale-models.js';
 import { startServer, type BenchServer } from './lib/server.js';
 import { spread, sum, type Spread } from './lib/stats.js';
 
-const PAIRS = ['s-l', 'd64-l', 'storm-d64', 'plain'] as const;
+const PAIRS = ['s-l', 'd64-l', 'storm-d64', 'plain', 'distinct'] as const;
 type PairName = (typeof PAIRS)[number];
 const { values: a } = parseArgs({
   options: {
@@ -174,18 +177,25 @@ async function sideBySide(name: PairName, envs: [Record<string, string>, Record<
   }
 }
 
+/** The first item of each prompt. */
+function onePerPrompt(items: readonly HhItem[]): HhItem[] {
+  const seen = new Set<string>();
+  return items.filter((it) => !seen.has(it.prompt) && seen.add(it.prompt));
+}
+
 const results: PairResult[] = [];
 const hh = loadHhItems();
-const plainModel = pairs.some((p) => p !== 'plain') ? await ensureScaleModel(a.model, log) : null;
-const prefixModel = pairs.includes('plain') ? await ensureScaleModel(a.model, log, { prefixGraphs: true }) : null;
+const reusePairs: readonly PairName[] = ['plain', 'distinct'];
+const plainModel = pairs.some((p) => !reusePairs.includes(p)) ? await ensureScaleModel(a.model, log) : null;
+const prefixModel = pairs.some((p) => reusePairs.includes(p)) ? await ensureScaleModel(a.model, log, { prefixGraphs: true }) : null;
 for (const p of pairs) {
-  const dir = p === 'plain' ? prefixModel!.modelDir : plainModel!.modelDir;
-  const corpus = loadCorpus(dir, hh, loadConfig({ MODEL_DIR: dir }, []));
+  const dir = reusePairs.includes(p) ? prefixModel!.modelDir : plainModel!.modelDir;
+  const corpus = loadCorpus(dir, p === 'distinct' ? onePerPrompt(hh) : hh, loadConfig({ MODEL_DIR: dir }, []));
   log(`${p} on ${a.model} (${dir}): ${corpus.items.length} HH items, ${f(corpus.tokens / corpus.items.length, 0)} tokens on average`);
   if (p === 's-l') results.push(await serviceVsLimit(p, dir, corpus, 4, 16));
   if (p === 'd64-l') results.push(await serviceVsLimit(p, dir, corpus, 64, 1));
   if (p === 'storm-d64') results.push(await sideBySide(p, [{ MODEL_DIR: dir }, { MODEL_DIR: dir, ...STORM_SETTINGS }], ['D(64)', 'D(256) retrying'], corpus, [64, 256]));
-  if (p === 'plain') results.push(await sideBySide(p, [{ MODEL_DIR: dir, PREFIX_REUSE: 'off' }, { MODEL_DIR: dir, PREFIX_REUSE: 'auto' }], ['reuse off', 'reuse on'], corpus, [16, 16]));
+  if (reusePairs.includes(p)) results.push(await sideBySide(p, [{ MODEL_DIR: dir, PREFIX_REUSE: 'off' }, { MODEL_DIR: dir, PREFIX_REUSE: 'auto' }], ['reuse off', 'reuse on'], corpus, [16, 16]));
 }
 
 const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
