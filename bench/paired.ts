@@ -1,6 +1,6 @@
 // Paired comparisons, for ratios this machine's drift hides when their two sides run minutes apart
 // (issues 21 and 24):
-//   npm run bench:paired -- [--model 0.6b] [--pairs s-l,d64-l,storm-d64,plain] [--rounds 3] [--seconds 60] [--round-cap 40]
+//   npm run bench:paired -- [--model 0.6b] [--pairs s-l,d64-l,storm-d64,plain,distinct] [--rounds 3] [--seconds 60] [--round-cap 40]
 // Each pair runs its two sides back to back, --rounds times; the figure is the ratio within each
 // round (its median, min and max), never one side's mean over another's.
 //   s-l, d64-l — the service with its defaults under S (4 × 16) or D(64) (one-item clients),
@@ -8,9 +8,10 @@
 //                of --l-batch sorted by length, no HTTP) on exactly the items the service answered in that window:
 //                service tokens/s ÷ L tokens/s. A window answers fewer of the long items than the
 //                corpus holds (they wait longest), so L on the corpus's mix is not its peer.
-//   storm-d64  — two servers up side by side: defaults under D(64), and MAX_QUEUE_ITEMS=64 under
-//                256 clients that resend at once on every 429. Both queues hold 64 items, so the
-//                ratio is what the refusals cost. Sides alternate (A B, B A, …).
+//   storm-d64  — one server with MAX_QUEUE_ITEMS=64, under D(64) (its queue just full, no refusal)
+//                and under 256 clients that resend at once on every 429: the ratio is what the
+//                refusals cost. Sides alternate (A B, B A, …), on one server process so that only
+//                the clients differ.
 //   plain      — PREFIX_REUSE=auto and off, side by side, under D(16) of HH items (one-item
 //                requests, nothing shared on purpose): what reuse costs traffic that has little to
 //                share: HH pairs share their prompt, so some rows do group. Serves the
@@ -151,29 +152,40 @@ async function serviceVsLimit(name: PairName, modelDir: string, corpus: Corpus, 
   });
 }
 
-/** Two servers up at once; each round runs both sides, in alternating order. */
-async function sideBySide(name: PairName, envs: [Record<string, string>, Record<string, string>], labels: [string, string], corpus: Corpus, clients: [number, number]): Promise<PairResult> {
+/** One side of `sideBySide`: one-item clients against a server started with `env`. */
+interface LoadSide {
+  label: string;
+  env: Record<string, string>;
+  clients: number;
+}
+
+/**
+ * Both sides' servers up at once (one server when both sides have the same settings); each round
+ * runs both sides, in alternating order.
+ */
+async function sideBySide(name: PairName, sides: [LoadSide, LoadSide], corpus: Corpus): Promise<PairResult> {
   const servers: BenchServer[] = [];
   try {
-    for (const env of envs) servers.push(await startServer(env));
+    servers.push(await startServer(sides[0].env));
+    servers.push(JSON.stringify(sides[1].env) === JSON.stringify(sides[0].env) ? servers[0]! : await startServer(sides[1].env));
     const rate = [NaN, NaN];
     for (const [i, s] of servers.entries()) {
       const t = performance.now();
       await warmUp(s.base, scoreBodies(corpus.items, 1), 4);
       rate[i] = 4000 / (performance.now() - t);
-      rate[i] = (await load(s, corpus, clients[i]!, 1, rate[i]!)).side.itemsPerSecond || rate[i]!;
+      rate[i] = (await load(s, corpus, sides[i]!.clients, 1, rate[i]!)).side.itemsPerSecond || rate[i]!;
     }
-    return await runPair(name, labels[0], labels[1], async (r) => {
+    return await runPair(name, sides[0].label, sides[1].label, async (r) => {
       const out: Side[] = [];
       for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
-        const { side } = await load(servers[i]!, corpus, clients[i]!, 1, rate[i]!);
+        const { side } = await load(servers[i]!, corpus, sides[i]!.clients, 1, rate[i]!);
         if (side.itemsPerSecond > 0) rate[i] = side.itemsPerSecond;
         out[i] = side;
       }
       return [out[0]!, out[1]!];
     });
   } finally {
-    for (const s of servers) await s.stop();
+    for (const s of new Set(servers)) await s.stop();
   }
 }
 
@@ -194,8 +206,13 @@ for (const p of pairs) {
   log(`${p} on ${a.model} (${dir}): ${corpus.items.length} HH items, ${f(corpus.tokens / corpus.items.length, 0)} tokens on average`);
   if (p === 's-l') results.push(await serviceVsLimit(p, dir, corpus, 4, 16));
   if (p === 'd64-l') results.push(await serviceVsLimit(p, dir, corpus, 64, 1));
-  if (p === 'storm-d64') results.push(await sideBySide(p, [{ MODEL_DIR: dir }, { MODEL_DIR: dir, ...STORM_SETTINGS }], ['D(64)', 'D(256) retrying'], corpus, [64, 256]));
-  if (reusePairs.includes(p)) results.push(await sideBySide(p, [{ MODEL_DIR: dir, PREFIX_REUSE: 'off' }, { MODEL_DIR: dir, PREFIX_REUSE: 'auto' }], ['reuse off', 'reuse on'], corpus, [16, 16]));
+  if (p === 'storm-d64') {
+    const env = { MODEL_DIR: dir, ...STORM_SETTINGS };
+    results.push(await sideBySide(p, [{ label: 'D(64)', env, clients: 64 }, { label: 'D(256) retrying', env, clients: 256 }], corpus));
+  }
+  if (reusePairs.includes(p)) {
+    results.push(await sideBySide(p, [{ label: 'reuse off', env: { MODEL_DIR: dir, PREFIX_REUSE: 'off' }, clients: 16 }, { label: 'reuse on', env: { MODEL_DIR: dir, PREFIX_REUSE: 'auto' }, clients: 16 }], corpus));
+  }
 }
 
 const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
