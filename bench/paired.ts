@@ -1,6 +1,6 @@
 // Paired comparisons, for ratios this machine's drift hides when their two sides run minutes apart
 // (issues 21 and 24):
-//   npm run bench:paired -- [--model 0.6b] [--pairs s-l,d64-l,storm-d64,plain,distinct] [--rounds 3] [--seconds 60] [--round-cap 40]
+//   npm run bench:paired -- [--model 0.6b] [--pairs s-l,d64-l,storm-d64,plain,distinct] [--rounds 3] [--seconds 60] [--round-cap 40] [--env NAME=VALUE]…
 // Each pair runs its two sides back to back, --rounds times; the figure is the ratio within each
 // round (its median, min and max), never one side's mean over another's.
 //   s-l, d64-l — the service with its defaults under S (4 × 16) or D(64) (one-item clients),
@@ -51,6 +51,7 @@ const { values: a } = parseArgs({
     seconds: { type: 'string', default: '60' },
     'round-cap': { type: 'string', default: '40' },
     'l-batch': { type: 'string', default: '1' },
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
 const pairs = a.pairs.split(',') as PairName[];
@@ -59,6 +60,8 @@ const ROUNDS = Number(a.rounds);
 const SECONDS = Number(a.seconds);
 const ROUND_CAP = Number(a['round-cap']);
 const L_BATCH = Number(a['l-batch']);
+/** --env NAME=VALUE (repeatable): a setting every server of the run starts with. */
+const EXTRA_ENV = Object.fromEntries(a.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const STORM_SETTINGS = { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' };
 
 const t0 = performance.now();
@@ -136,7 +139,7 @@ async function runPair(name: PairName, first: string, second: string, round: (r:
 async function serviceVsLimit(name: PairName, modelDir: string, corpus: Corpus, clients: number, per: number): Promise<PairResult> {
   const config = loadConfig({ MODEL_DIR: modelDir }, []);
   return withBackend(backendOptions(config, corpus.folder), async (backend) => {
-    const s = await startServer({ MODEL_DIR: modelDir });
+    const s = await startServer({ ...EXTRA_ENV, MODEL_DIR: modelDir });
     try {
       await warmUp(s.base, scoreBodies(corpus.items, 1), 4);
       let rate = (await limitOn(backend, corpus.rows.slice(0, 8))).itemsPerSecond;
@@ -166,8 +169,8 @@ interface LoadSide {
 async function sideBySide(name: PairName, sides: [LoadSide, LoadSide], corpus: Corpus): Promise<PairResult> {
   const servers: BenchServer[] = [];
   try {
-    servers.push(await startServer(sides[0].env));
-    servers.push(JSON.stringify(sides[1].env) === JSON.stringify(sides[0].env) ? servers[0]! : await startServer(sides[1].env));
+    servers.push(await startServer({ ...EXTRA_ENV, ...sides[0].env }));
+    servers.push(JSON.stringify(sides[1].env) === JSON.stringify(sides[0].env) ? servers[0]! : await startServer({ ...EXTRA_ENV, ...sides[1].env }));
     const rate = [NaN, NaN];
     for (const [i, s] of servers.entries()) {
       const t = performance.now();
