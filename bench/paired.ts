@@ -1,6 +1,6 @@
 // Paired comparisons, for ratios this machine's drift hides when their two sides run minutes apart
 // (issues 21 and 24):
-//   npm run bench:paired -- [--model 0.6b] [--pairs s-l,d64-l,storm-d64,plain,distinct] [--rounds 3] [--seconds 60] [--round-cap 40] [--env NAME=VALUE]…
+//   npm run bench:paired -- [--model 0.6b] [--pairs s-l,d64-l,storm-d64,plain,distinct,aa] [--rounds 3] [--seconds 60] [--round-cap 40] [--env NAME=VALUE]…
 // Each pair runs its two sides back to back, --rounds times; the figure is the ratio within each
 // round (its median, min and max), never one side's mean over another's.
 //   s-l, d64-l — the service with its defaults under S (4 × 16) or D(64) (one-item clients),
@@ -18,6 +18,9 @@
 //                --prefix-graphs folder (built by npm run bench:prefix).
 //   distinct   — the same with one item per HH prompt: traffic with no shared prompt, where
 //                reuse can only cost.
+//   aa         — two server processes of the same settings (defaults) side by side under D(16):
+//                how far two processes of one model differ, the resolution of the pairs that
+//                need two servers (plain, distinct).
 // Each server first runs its load once unmeasured (a fresh server's first seconds at saturation
 // run slower). Windows: one round of warm-up and at least two rounds and --seconds measured (load.ts
 // loadWindow), a round capped at --round-cap; requests in flight at the end are cut and one
@@ -41,7 +44,7 @@ import { ensureScaleModel } from './lib/scale-models.js';
 import { startServer, type BenchServer } from './lib/server.js';
 import { spread, sum, type Spread } from './lib/stats.js';
 
-const PAIRS = ['s-l', 'd64-l', 'storm-d64', 'plain', 'distinct'] as const;
+const PAIRS = ['s-l', 'd64-l', 'storm-d64', 'plain', 'distinct', 'aa'] as const;
 type PairName = (typeof PAIRS)[number];
 const { values: a } = parseArgs({
   options: {
@@ -212,6 +215,10 @@ for (const p of pairs) {
   if (p === 'storm-d64') {
     const env = { MODEL_DIR: dir, ...STORM_SETTINGS };
     results.push(await sideBySide(p, [{ label: 'D(64)', env, clients: 64 }, { label: 'D(256) retrying', env, clients: 256 }], corpus));
+  }
+  if (p === 'aa') {
+    // BENCH_SIDE only tells the two processes apart (the server reads no such setting).
+    results.push(await sideBySide(p, [{ label: 'server A', env: { MODEL_DIR: dir, BENCH_SIDE: 'a' }, clients: 16 }, { label: 'server B', env: { MODEL_DIR: dir, BENCH_SIDE: 'b' }, clients: 16 }], corpus));
   }
   if (reusePairs.includes(p)) {
     results.push(await sideBySide(p, [{ label: 'reuse off', env: { MODEL_DIR: dir, PREFIX_REUSE: 'off' }, clients: 16 }, { label: 'reuse on', env: { MODEL_DIR: dir, PREFIX_REUSE: 'auto' }, clients: 16 }], corpus));
