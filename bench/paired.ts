@@ -37,12 +37,12 @@ import type { Backend } from '../src/infer/backend.js';
 import { projectRoot } from '../src/util/project-root.js';
 import { loadHhItems, type HhItem } from './hh-data.js';
 import { cpuMeter, type Cores } from './lib/cpu.js';
-import { fixedBatches, loadCorpus, measureRate, withBackend, type Corpus } from './lib/limit.js';
-import { bodyItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from './lib/load.js';
+import { loadCorpus, rateOn, withBackend, type Corpus } from './lib/limit.js';
+import { answeredItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from './lib/load.js';
 import { delta, scrape, type Scrape } from './lib/metrics.js';
 import { ensureScaleModel } from './lib/scale-models.js';
 import { startServer, type BenchServer } from './lib/server.js';
-import { spread, sum, type Spread } from './lib/stats.js';
+import { spread, type Spread } from './lib/stats.js';
 
 const PAIRS = ['s-l', 'd64-l', 'storm-d64', 'plain', 'distinct', 'aa'] as const;
 type PairName = (typeof PAIRS)[number];
@@ -112,15 +112,13 @@ async function load(s: BenchServer, corpus: Corpus, clients: number, per: number
   const r = await runLoad({ base: s.base, bodies, itemsPerBody: per, tokensPerBody: bodyTokens(corpus.rows.map((x) => x.length), per), clients, warmSeconds, seconds, cutAtEnd: true, atWindow });
   await warmUp(s.base, scoreBodies(corpus.items.slice(0, 1), 1), 1);
   const side: Side = { itemsPerSecond: r.itemsPerSecond, tokensPerSecond: r.tokensPerSecond, errors: r.statuses, seconds: r.seconds, ...(cores && { cores }) };
-  // The token rows of every item answered in the window.
-  const rows = r.answered.flatMap((b) => bodyItems(corpus.rows, per, b));
-  return { side, rows };
+  return { side, rows: answeredItems(r, corpus.rows, per) };
 }
 
 /** L on exactly `rows`, sorted by length in batches of --l-batch (1: L's best at 0.6B), the service's session setup. */
 async function limitOn(backend: Backend, rows: number[][]): Promise<Side> {
-  const itemsPerSecond = await measureRate(backend, fixedBatches(rows, L_BATCH));
-  return { itemsPerSecond, tokensPerSecond: (itemsPerSecond * sum(rows.map((r) => r.length))) / rows.length, errors: {}, seconds: rows.length / itemsPerSecond };
+  const rate = await rateOn(backend, rows, L_BATCH);
+  return { ...rate, errors: {}, seconds: rows.length / rate.itemsPerSecond };
 }
 
 const coresText = (c: Cores) => `cores: server ${f(c.server)} (main ${f(c.main)}, infer ${f(c.infer)}, tokenize ${f(c.tokenize)}), client ${f(c.client)}`;

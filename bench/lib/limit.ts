@@ -90,6 +90,12 @@ export async function measureRate(backend: Backend, batches: readonly number[][]
   return items / ((performance.now() - t0) / 1000);
 }
 
+/** Items/s and tokens/s of `rows`, sorted by length in batches of `batch` (see measureRate). */
+export async function rateOn(backend: Backend, rows: readonly number[][], batch: number): Promise<{ itemsPerSecond: number; tokensPerSecond: number }> {
+  const itemsPerSecond = await measureRate(backend, fixedBatches(rows, batch));
+  return { itemsPerSecond, tokensPerSecond: (itemsPerSecond * rows.reduce((a, r) => a + r.length, 0)) / rows.length };
+}
+
 /** An ORT backend for `fn`, always closed after. */
 export async function withBackend<T>(opts: OrtBackendOptions, fn: (b: Backend) => Promise<T>): Promise<T> {
   const backend = await OrtBackend.create(opts);

@@ -76,6 +76,11 @@ export function bodyItems<T>(xs: readonly T[], perRequest: number, b: number): T
   return Array.from({ length: perRequest }, (_, i) => xs[(b * perRequest + i) % xs.length]!);
 }
 
+/** The elements of `xs` behind every answer of `r`, a load of `scoreBodies(xs, perRequest)` bodies. */
+export function answeredItems<T>(r: Pick<LoadResult, 'answered'>, xs: readonly T[], perRequest: number): T[] {
+  return r.answered.flatMap((b) => bodyItems(xs, perRequest, b));
+}
+
 /**
  * Warm-up and window of a closed loop of `itemsPerRound` items (clients × items per request) at
  * about `rate` items/s: one round of warm-up (the queue reaches its steady depth only once every

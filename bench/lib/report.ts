@@ -212,7 +212,7 @@ function renderScale(sc: ScaleResult): string[] {
     for (const [who, srv] of [['service', m.service], ['service', storm], ['transformers', m.transformers]] as const) {
       for (const l of srv.loads) {
         rows.push([`${who} ${l.name}`, `${l.clients} × ${l.itemsPerRequest}`, `${n(l.warmSeconds, 0)} + ${n(l.seconds, 0)}`, n(l.itemsPerSecond, 2), opt(l.computedItemsPerSecond, 2), opt(l.tokensPerSecond), opt(l.computedTokensPerSecond), n(l.p50Ms, 0), n(l.p99Ms, 0), l.requests, n(l.oldestUnansweredMs / 1000, 0), errors(l), mib(l.peakRssBytes)]);
-        const same = 'limitSameItems' in l ? l.limitSameItems : undefined;
+        const same = l.limitSameItems;
         if (same) rows.push([`L on the ${same.items} items ${who} ${l.name} answered`, '', '', n(same.itemsPerSecond, 2), '', opt(same.tokensPerSecond), '', '', '', '', '', '', '']);
       }
     }

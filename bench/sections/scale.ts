@@ -7,8 +7,8 @@ import { OrtBackend } from '../../src/infer/ort-backend.js';
 import { MALLOC_VARIABLES } from '../../src/util/malloc-threshold.js';
 import { loadHhItems, type HhItem } from '../hh-data.js';
 import type { BenchContext } from '../lib/context.js';
-import { fixedBatches, loadCorpus, measureRate, serviceEncoder, type Corpus } from '../lib/limit.js';
-import { bodyItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from '../lib/load.js';
+import { fixedBatches, loadCorpus, measureRate, rateOn, serviceEncoder, type Corpus } from '../lib/limit.js';
+import { answeredItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from '../lib/load.js';
 import { scrape } from '../lib/metrics.js';
 import { ensureScaleModel, type QwenDims, type ScaleModel } from '../lib/scale-models.js';
 import { envOf, startServer, type BenchServer } from '../lib/server.js';
@@ -294,8 +294,7 @@ async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus, b:
   for (const batch of sizes) {
     const items = Math.min(corpus.rows.length, Math.max(2 * batch, Math.ceil((probe * opts.scaleSeconds) / 2 / batch) * batch));
     const rows = spreadRows(corpus.rows, items);
-    const itemsPerSecond = await measureRate(b, fixedBatches(rows, batch));
-    const tokensPerSecond = (itemsPerSecond * rows.reduce((a, r) => a + r.length, 0)) / items;
+    const { itemsPerSecond, tokensPerSecond } = await rateOn(b, rows, batch);
     byBatch.push({ batch, items, itemsPerSecond, tokensPerSecond });
     log(`  ${m.name} L, batches of ${batch}: ${f(itemsPerSecond)} items/s, ${f(tokensPerSecond, 0)} tokens/s (${items} items)`);
   }
@@ -431,10 +430,10 @@ async function measureLoad(ctx: BenchContext, { who, server: s, name, bodies, to
     `  ${who} ${name}: ${f(load.itemsPerSecond)} items/s${load.computedItemsPerSecond === null ? '' : ` (${f(load.computedItemsPerSecond)} computed)`}, ${f(load.tokensPerSecond, 0)} tokens/s${load.computedTokensPerSecond === null ? '' : ` (${f(load.computedTokensPerSecond, 0)} computed)`}, p50 ${f(load.p50Ms, 0)} ms, p99 ${f(load.p99Ms, 0)} ms (${load.requests} answers), non-200 ${errors}, oldest unanswered ${f(load.oldestUnansweredMs, 0)} ms, peak RSS ${mib(load.peakRssBytes)}; drained in ${f(drained, 1)} s`,
   );
   if (sameItems && r.answered.length > 0) {
-    const rows = r.answered.flatMap((b) => bodyItems(sameItems.rows, per, b));
-    const itemsPerSecond = await measureRate(sameItems.backend, fixedBatches(rows, sameItems.batch));
-    load.limitSameItems = { items: rows.length, itemsPerSecond, tokensPerSecond: (itemsPerSecond * rows.reduce((a, x) => a + x.length, 0)) / rows.length };
-    ctx.log(`  ${who} ${name}: L on the ${rows.length} items it answered, batches of ${sameItems.batch}: ${f(itemsPerSecond)} items/s, ${f(load.limitSameItems.tokensPerSecond, 0)} tokens/s`);
+    const rows = answeredItems(r, sameItems.rows, per);
+    const same = { items: rows.length, ...(await rateOn(sameItems.backend, rows, sameItems.batch)) };
+    load.limitSameItems = same;
+    ctx.log(`  ${who} ${name}: L on the ${rows.length} items it answered, batches of ${sameItems.batch}: ${f(same.itemsPerSecond)} items/s, ${f(same.tokensPerSecond, 0)} tokens/s`);
   }
   return load;
 }
