@@ -105,7 +105,7 @@ const SETTINGS = {
     schema: int(0, 10_000),
     default: '20',
     help: 'queue-full refusals per second the holds aim at: behind others already waiting, a request waits as many seconds as they are ÷ this (at least `ADMISSION_HOLD_MS`, at most 60 s), so clients that retry at once cost about this many refusals per second however many they are; 0 = `ADMISSION_HOLD_MS` alone',
-    more: 'a refusal is cheap, but it interrupts the cores inference runs on',
+    more: 'each refusal is one more request for the event loop, and clients that retry at once send one per hold each',
   },
   MAX_QUEUE_WAIT_MS: {
     schema: int(0, 3_600_000),
