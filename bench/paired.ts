@@ -41,6 +41,7 @@ import { loadCorpus, rateOn, withBackend, type Corpus } from './lib/limit.js';
 import { answeredItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from './lib/load.js';
 import { delta, scrape, type Scrape } from './lib/metrics.js';
 import { ensureScaleModel } from './lib/scale-models.js';
+import { STORM_SETTINGS } from './sections/scale.js';
 import { startServer, type BenchServer } from './lib/server.js';
 import { spread, type Spread } from './lib/stats.js';
 
@@ -65,7 +66,6 @@ const ROUND_CAP = Number(a['round-cap']);
 const L_BATCH = Number(a['l-batch']);
 /** --env NAME=VALUE (repeatable): a setting every server of the run starts with. */
 const EXTRA_ENV = Object.fromEntries(a.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const STORM_SETTINGS = { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' };
 
 const t0 = performance.now();
 const log = (line: string) => console.log(`[${String(Math.round((performance.now() - t0) / 1000)).padStart(5)} s] ${line}`);

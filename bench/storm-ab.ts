@@ -8,6 +8,7 @@ import { loadHhItems } from './hh-data.js';
 import { runLoad, scoreBodies, warmUp } from './lib/load.js';
 import { ensureScaleModel } from './lib/scale-models.js';
 import { startServer } from './lib/server.js';
+import { STORM_SETTINGS } from './sections/scale.js';
 
 const { values: a } = parseArgs({
   options: { model: { type: 'string', default: '0.6b' }, seconds: { type: 'string', default: '60' }, runs: { type: 'string', default: 'storm:off,storm:on,d64:off,d64:on' } },
@@ -17,7 +18,7 @@ const bodies = scoreBodies(loadHhItems(), 1);
 for (const run of a.runs.split(',')) {
   const [kind, spinning] = run.split(':') as [string, string];
   const storm = kind === 'storm';
-  const s = await startServer({ MODEL_DIR: m.modelDir, INTRA_OP_SPINNING: spinning, ...(storm && { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' }) });
+  const s = await startServer({ MODEL_DIR: m.modelDir, INTRA_OP_SPINNING: spinning, ...(storm && STORM_SETTINGS) });
   try {
     await warmUp(s.base, [bodies[0]!], 1);
     const r = await runLoad({ base: s.base, bodies, itemsPerBody: 1, clients: storm ? 256 : 64, warmSeconds: 30, seconds: Number(a.seconds), cutAtEnd: true });

@@ -3,15 +3,15 @@
 // ready time, RSS at rest and under load, S, D(16), D(64), D(256) and a load of long items; and
 // the same checkpoint served by transformers + FastAPI as OpenRLHF's serve_rm serves it.
 import { backendOptions } from '../../src/core/runtime.js';
-import { OrtBackend } from '../../src/infer/ort-backend.js';
+import type { Backend } from '../../src/infer/backend.js';
 import { MALLOC_VARIABLES } from '../../src/util/malloc-threshold.js';
 import { loadHhItems, type HhItem } from '../hh-data.js';
 import type { BenchContext } from '../lib/context.js';
-import { fixedBatches, loadCorpus, measureRate, rateOn, serviceEncoder, type Corpus } from '../lib/limit.js';
+import { fixedBatches, loadCorpus, measureRate, rateOn, serviceEncoder, withBackend, type Corpus } from '../lib/limit.js';
 import { answeredItems, bodyTokens, loadWindow, runLoad, scoreBodies, warmUp } from '../lib/load.js';
 import { scrape } from '../lib/metrics.js';
 import { ensureScaleModel, type QwenDims, type ScaleModel } from '../lib/scale-models.js';
-import { envOf, startServer, type BenchServer } from '../lib/server.js';
+import { envOf, startServer, withServer, type BenchServer } from '../lib/server.js';
 import { pct, sleep } from '../lib/stats.js';
 import { startTransformersServer } from '../lib/transformers-server.js';
 
@@ -140,28 +140,23 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
   }
   const meanTokens = corpus.tokens / corpus.items.length;
   log(`  ${m.name}: ${f(m.params / 1e6, 1)} M parameters, ${mib(folder.weightBytes)} of weights, max_length ${folder.reward.maxLength}; ${corpus.items.length} HH items, ${f(meanTokens, 0)} tokens on average`);
-  // L's session stays open through the service's loads, for L on the items of their windows.
-  const limitBackend = await OrtBackend.create(backendOptions(ctx.config, folder));
   const long = longItems(corpus);
   const parityItems = corpus.items.slice(0, PARITY_ITEMS);
   const drain = scoreBodies(corpus.items, 1, 1)[0]!;
   const rowTokens = corpus.rows.map((r) => r.length);
 
-  let limit: ScaleModelResult['limit'];
-  let service: ScaleModelResult['service'];
-  let serviceRewards: number[];
-  try {
-    limit = await measureLimit(ctx, m, corpus, limitBackend);
+  // L's session stays open through the service's loads, for L on the items of their windows.
+  const { limit, service, serviceRewards } = await withBackend(backendOptions(ctx.config, folder), async (limitBackend) => {
+    const limit = await measureLimit(ctx, m, corpus, limitBackend);
     // The service with its defaults: only MODEL_DIR is set.
     const t0 = performance.now();
-    const server = await startServer({ MODEL_DIR: m.modelDir });
-    try {
+    return withServer({ MODEL_DIR: m.modelDir }, async (server) => {
       const readySeconds = (performance.now() - t0) / 1000;
       const rest = await restRss(server);
       const malloc = Object.fromEntries(MALLOC_VARIABLES.map((v) => [v.env, envOf(server.proc.pid, v.env)]));
       log(`  ${m.name} service: ready in ${f(readySeconds, 1)} s, RSS at rest ${mib(rest)}, ${mallocText(malloc)}`);
       await warmUp(server.base, [drain], 1);
-      serviceRewards = await rewardsOf(server.base, parityItems);
+      const serviceRewards = await rewardsOf(server.base, parityItems);
       const loads: ScaleLoad[] = [];
       let rate = limit.itemsPerSecond;
       for (const [name, clients, per] of SERVICE_LOADS) {
@@ -178,13 +173,10 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
       loads.push(await measureLoad(ctx, { who: `${m.name} service`, server, name: 'long', bodies: scoreBodies(long.items, 1), tokens: long.tokens, clients: LONG_CLIENTS, per: 1, rate: longRate, drain, counted: true }));
       const longInfo = { items: long.items.length, minTokens: long.minTokens, maxTokens: long.maxTokens, meanTokens: long.meanTokens };
       log(`  ${m.name} service long: ${longInfo.items} items of ${longInfo.minTokens}–${longInfo.maxTokens} tokens; peak RSS − weights ${mib(loads[loads.length - 1]!.peakRssBytes - folder.weightBytes)}`);
-      service = { readySeconds, restRssBytes: rest, malloc, peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    await limitBackend.close();
-  }
+      const service: ScaleModelResult['service'] = { readySeconds, restRssBytes: rest, malloc, peakRssBytes: Math.max(...loads.map((l) => l.peakRssBytes)), loads, long: longInfo };
+      return { limit, service, serviceRewards };
+    });
+  });
   const storm = await retryStorm(ctx, m, corpus.items, rowTokens, service.loads.find((l) => l.name === 'D(256)')!.itemsPerSecond, drain);
 
   // The same checkpoint in transformers, the service stopped.
@@ -232,7 +224,7 @@ async function measureModel(ctx: BenchContext, m: ScaleModel): Promise<ScaleMode
 }
 
 /** Settings under which D(256) overflows the queue: most clients are refused, and retry at once. */
-const STORM_SETTINGS = { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' };
+export const STORM_SETTINGS = { MAX_QUEUE_ITEMS: '64', MAX_ITEMS_PER_REQUEST: '16' };
 
 /**
  * What refusals cost: D(256) against a queue of 64 items, each client sending its next request as
@@ -284,7 +276,7 @@ function spreadRows(rows: readonly number[][], n: number): number[][] {
 }
 
 /** L on `b` (the service's session setup): every batch size that fits the time, on items spread over the corpus, sorted by length within them. */
-async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus, b: OrtBackend): Promise<ScaleModelResult['limit']> {
+async function measureLimit(ctx: BenchContext, m: ScaleModel, corpus: Corpus, b: Backend): Promise<ScaleModelResult['limit']> {
   const { opts, log } = ctx;
   // A first rate sizes each try to about half of --scale-seconds: items one at a time, since one
   // batch of 8 at 0.6B ran so slowly that it sized L at 8 items.
@@ -367,7 +359,7 @@ interface LoadSpec {
   /** The server exports reward_inferred_items_total (the service does, transformers does not). */
   counted?: boolean;
   /** After the load, L on `backend` in batches of `batch` on the items the window answered (`rows`: token ids of each corpus item). */
-  sameItems?: { backend: OrtBackend; batch: number; rows: readonly number[][] } | undefined;
+  sameItems?: { backend: Backend; batch: number; rows: readonly number[][] } | undefined;
 }
 
 /**
